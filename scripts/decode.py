@@ -1,0 +1,24 @@
+"""Score a checkpoint: python scripts/decode.py ckpt=PATH [manifest=PATH]; prints and writes WER/CER."""
+
+import hydra
+from omegaconf import DictConfig
+
+from asr.evaluation import evaluate, format_report, write_report
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="decode")
+def main(cfg: DictConfig) -> None:
+    report = evaluate(
+        cfg.ckpt,
+        cfg.manifest,
+        device=cfg.device,
+        batch_seconds=cfg.batch_seconds,
+        worst=cfg.worst,
+        on_error=cfg.on_error,
+    )
+    print(format_report(report))
+    print(f"report: {write_report(report, cfg.report)}")
+
+
+if __name__ == "__main__":
+    main()

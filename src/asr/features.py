@@ -1,0 +1,59 @@
+"""Log-mel features as an nn.Module, so they run on the batch on the model's device.
+
+DataLoader workers only decode audio; computing features here keeps the CPU workers light
+and lets the accelerator do the FFTs.
+"""
+
+from __future__ import annotations
+
+import torch
+import torchaudio
+from torch import nn
+
+
+def length_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
+    """(B, T) boolean mask, True on the first `lengths[b]` positions of row b."""
+    return torch.arange(max_len, device=lengths.device)[None, :] < lengths[:, None]
+
+
+class LogMel(nn.Module):
+    """Waveforms (B, N) to per-utterance normalised log-mel frames (B, T, n_mels).
+
+    Each utterance is normalised by its own mean and standard deviation per mel bin, over its own
+    frames only: that removes most of the speaker's and channel's spectral tilt, which is what a
+    model needs to generalise to voices it has not heard, and padding never enters the statistics.
+    """
+
+    def __init__(
+        self, sample_rate: int = 16000, n_mels: int = 80, win_ms: float = 25.0, hop_ms: float = 10.0
+    ) -> None:
+        super().__init__()
+        self.sample_rate = sample_rate
+        self.n_mels = n_mels
+        self.hop_length = round(sample_rate * hop_ms / 1000)
+        win_length = round(sample_rate * win_ms / 1000)
+        self.n_fft = 1 << (win_length - 1).bit_length()
+        self.mel = torchaudio.transforms.MelSpectrogram(
+            sample_rate=sample_rate,
+            n_fft=self.n_fft,
+            win_length=win_length,
+            hop_length=self.hop_length,
+            n_mels=n_mels,
+        )
+
+    def output_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
+        """Frames per utterance for `lengths` samples (the transform pads centrally)."""
+        return lengths // self.hop_length + 1
+
+    def forward(self, waves: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Samples past each length are zeroed and zeros appended, so that every utterance ends in
+        silence whatever else is in its batch: its features are the same alone or batched."""
+        frames = self.output_lengths(lengths)
+        waves = nn.functional.pad(waves.float() * length_mask(lengths, waves.size(1)), (0, self.n_fft // 2))
+        with torch.autocast(device_type=waves.device.type, enabled=False):
+            spec = self.mel(waves)[..., : int(frames.max())].clamp_min(1e-10).log().transpose(1, 2)
+        mask = length_mask(frames, spec.size(1)).unsqueeze(-1)
+        count = frames.clamp_min(1).view(-1, 1, 1)
+        mean = (spec * mask).sum(1, keepdim=True) / count
+        var = (((spec - mean) * mask) ** 2).sum(1, keepdim=True) / count
+        return ((spec - mean) / (var + 1e-5).sqrt()) * mask, frames

@@ -1,0 +1,105 @@
+"""Transcriber: a checkpoint and audio in, text out; what decoding and transcription share."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import torch
+
+from asr.data.audio import load_audio
+from asr.module import SpeechRecognizer
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
+
+
+def pick_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def expand_audio_paths(paths: Sequence[str | Path]) -> list[Path]:
+    """Files as given, folders as the audio files inside them (recursively, sorted)."""
+    out: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
+            if not found:
+                raise FileNotFoundError(f"no audio files ({', '.join(AUDIO_SUFFIXES)}) under {path}")
+            out += found
+        elif path.is_file():
+            out.append(path)
+        else:
+            raise FileNotFoundError(f"audio path {path} does not exist")
+    return out
+
+
+class Transcriber:
+    """Greedy CTC transcription with a trained recogniser, in batches of similar length."""
+
+    def __init__(self, module: SpeechRecognizer, device: str = "auto", batch_seconds: float = 120.0) -> None:
+        self.device = pick_device(device)
+        self.module = module.to(self.device).eval()
+        self.batch_seconds = batch_seconds
+
+    @classmethod
+    def from_checkpoint(
+        cls, path: str | Path, device: str = "auto", batch_seconds: float = 120.0
+    ) -> Transcriber:
+        """Everything needed (vocabulary, features, model shape) is read from the checkpoint."""
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"checkpoint {path} does not exist: train first or fix the path")
+        module = SpeechRecognizer.load_from_checkpoint(path, map_location="cpu")
+        return cls(module, device=device, batch_seconds=batch_seconds)
+
+    @property
+    def sample_rate(self) -> int:
+        return self.module.features.sample_rate
+
+    def _batches(self, lengths: list[int]) -> Iterator[list[int]]:
+        cap = self.batch_seconds * self.sample_rate
+        batch: list[int] = []
+        for index in sorted(range(len(lengths)), key=lengths.__getitem__):
+            if batch and lengths[index] * (len(batch) + 1) > cap:
+                yield batch
+                batch = []
+            batch.append(index)
+        if batch:
+            yield batch
+
+    @torch.inference_mode()
+    def transcribe_waves(self, waves: Sequence[torch.Tensor]) -> list[str]:
+        """1-D float waveforms at `sample_rate` to text, in input order."""
+        texts = [""] * len(waves)
+        for batch in self._batches([len(w) for w in waves]):
+            lengths = torch.tensor([len(waves[i]) for i in batch], device=self.device)
+            padded = torch.nn.utils.rnn.pad_sequence([waves[i] for i in batch], batch_first=True).to(
+                self.device
+            )
+            for index, text in zip(batch, self.module.transcribe_batch(padded, lengths), strict=True):
+                texts[index] = text
+        return texts
+
+    def transcribe_files(self, paths: Sequence[str | Path]) -> list[str]:
+        return self.transcribe_waves([load_audio(p, self.sample_rate) for p in paths])
+
+
+def transcription_lines(
+    ckpt: str | Path,
+    audio: Sequence[str | Path],
+    output_format: str = "text",
+    device: str = "auto",
+    batch_seconds: float = 120.0,
+) -> list[str]:
+    """Printable transcripts of files and folders: plain text lines, or JSON lines with paths."""
+    if output_format not in ("text", "jsonl"):
+        raise ValueError(f"format must be 'text' or 'jsonl', not {output_format!r}")
+    paths = expand_audio_paths(audio)
+    texts = Transcriber.from_checkpoint(ckpt, device=device, batch_seconds=batch_seconds).transcribe_files(
+        paths
+    )
+    if output_format == "text":
+        return texts
+    return [json.dumps({"audio_filepath": str(p), "text": t}) for p, t in zip(paths, texts, strict=True)]

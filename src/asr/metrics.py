@@ -1,0 +1,44 @@
+"""WER/CER and error reports on jiwer, the scorer most published ASR numbers use."""
+
+from __future__ import annotations
+
+import jiwer
+
+
+def error_rates(references: list[str], hypotheses: list[str]) -> tuple[float, float]:
+    """Corpus-level (WER, CER): errors summed over utterances, divided by reference length."""
+    return (
+        jiwer.process_words(references, hypotheses).wer,
+        jiwer.process_characters(references, hypotheses).cer,
+    )
+
+
+def error_report(references: list[str], hypotheses: list[str], ids: list[str], worst: int = 10) -> dict:
+    """WER, CER, the word error counts and the `worst` utterances by word errors."""
+    words = jiwer.process_words(references, hypotheses)
+    per_utt = sorted(
+        (
+            (_word_errors(ref, hyp), ref, hyp, uid)
+            for uid, ref, hyp in zip(ids, references, hypotheses, strict=True)
+        ),
+        key=lambda row: -row[0],
+    )
+    return {
+        "utterances": len(references),
+        "reference_words": words.hits + words.substitutions + words.deletions,
+        "wer": words.wer,
+        "cer": jiwer.process_characters(references, hypotheses).cer,
+        "substitutions": words.substitutions,
+        "deletions": words.deletions,
+        "insertions": words.insertions,
+        "worst": [
+            {"id": uid, "errors": n, "reference": ref, "hypothesis": hyp}
+            for n, ref, hyp, uid in per_utt[:worst]
+            if n > 0
+        ],
+    }
+
+
+def _word_errors(reference: str, hypothesis: str) -> int:
+    out = jiwer.process_words(reference, hypothesis)
+    return out.substitutions + out.deletions + out.insertions

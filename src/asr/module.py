@@ -1,0 +1,101 @@
+"""The LightningModule: features -> acoustic model -> CTC, with WER/CER on validation.
+
+Its hyperparameters (tokenizer, feature and model settings, schema version) are saved in every
+checkpoint, so a checkpoint alone rebuilds the recogniser.
+"""
+
+from __future__ import annotations
+
+import math
+
+import lightning as L
+import torch
+from torch import nn
+
+from asr.data.datamodule import Batch
+from asr.decoding import greedy_decode
+from asr.features import LogMel
+from asr.metrics import error_rates
+from asr.model import AcousticModel
+from asr.text import CharTokenizer
+
+SCHEMA_VERSION = 1
+
+
+def warmup_cosine(step: int, warmup: int, total: int, floor: float) -> float:
+    """LR multiplier: linear warm-up to 1, then cosine decay to `floor` at `total` steps."""
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+class SpeechRecognizer(L.LightningModule):
+    def __init__(
+        self,
+        tokenizer: dict,
+        features: dict,
+        model: dict,
+        optim: dict | None = None,
+        schema_version: int = SCHEMA_VERSION,
+    ) -> None:
+        super().__init__()
+        if schema_version != SCHEMA_VERSION:
+            raise ValueError(
+                f"checkpoint schema {schema_version} is not {SCHEMA_VERSION}: retrain or convert it"
+            )
+        self.save_hyperparameters()
+        self.tokenizer = CharTokenizer.from_dict(tokenizer)
+        self.features = LogMel(**features)
+        self.model = AcousticModel(self.features.n_mels, self.tokenizer.vocab_size, **model)
+        self.ctc = nn.CTCLoss(blank=self.tokenizer.blank_id, zero_infinity=True)
+        self.optim = optim or {}
+        self._val_refs: list[str] = []
+        self._val_hyps: list[str] = []
+
+    def forward(self, waves: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Waveforms to float32 log-probabilities (B, T', vocab) and their lengths."""
+        feats, frames = self.features(waves, lengths)
+        logits, out_lengths = self.model(feats, frames)
+        return logits.float().log_softmax(dim=-1), out_lengths
+
+    def transcribe_batch(self, waves: torch.Tensor, lengths: torch.Tensor) -> list[str]:
+        log_probs, out_lengths = self(waves, lengths)
+        return [self.tokenizer.decode(ids) for ids in greedy_decode(log_probs, out_lengths)]
+
+    def _loss(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        waves, wave_lengths, targets, target_lengths = batch
+        log_probs, out_lengths = self(waves, wave_lengths)
+        loss = self.ctc(log_probs.transpose(0, 1), targets, out_lengths, target_lengths)
+        return loss, log_probs, out_lengths
+
+    def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
+        loss, _, _ = self._loss(batch)
+        self.log("train_loss", loss, prog_bar=True, batch_size=batch[0].size(0))
+        return loss
+
+    def validation_step(self, batch: Batch, batch_idx: int) -> None:
+        loss, log_probs, out_lengths = self._loss(batch)
+        self.log("val_loss", loss, prog_bar=True, batch_size=batch[0].size(0))
+        targets, target_lengths = batch[2], batch[3]
+        self._val_refs += [
+            self.tokenizer.decode(t[:n].tolist()) for t, n in zip(targets, target_lengths, strict=True)
+        ]
+        self._val_hyps += [self.tokenizer.decode(ids) for ids in greedy_decode(log_probs, out_lengths)]
+
+    def on_validation_epoch_end(self) -> None:
+        wer, cer = error_rates(self._val_refs, self._val_hyps)
+        self.log_dict({"val_wer": wer, "val_cer": cer}, prog_bar=True, sync_dist=True)
+        self._val_refs, self._val_hyps = [], []
+
+    def configure_optimizers(self) -> dict:
+        opt = torch.optim.AdamW(
+            self.parameters(),
+            lr=self.optim.get("lr", 1e-3),
+            weight_decay=self.optim.get("weight_decay", 1e-2),
+        )
+        total = self.trainer.estimated_stepping_batches
+        warmup = max(1, int(self.optim.get("warmup_fraction", 0.05) * total))
+        floor = self.optim.get("final_lr_fraction", 0.05)
+        schedule = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: warmup_cosine(s, warmup, total, floor))
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}

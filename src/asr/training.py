@@ -1,0 +1,44 @@
+"""Training from a composed Hydra config: the work behind `scripts/train.py`."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import lightning as L
+from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger
+from omegaconf import DictConfig, OmegaConf
+
+from asr.data.datamodule import SpeechDataModule
+from asr.module import SpeechRecognizer
+from asr.text import CharTokenizer
+
+log = logging.getLogger(__name__)
+
+
+def _plain(node: DictConfig) -> dict:
+    return OmegaConf.to_container(node, resolve=True)
+
+
+def train(cfg: DictConfig) -> Path:
+    """Fit the model on `cfg.data`; return the checkpoint with the best validation WER."""
+    L.seed_everything(cfg.seed, workers=True)
+    output_dir = Path(cfg.paths.output_dir)
+    tokenizer = CharTokenizer()
+    datamodule = SpeechDataModule(
+        tokenizer=tokenizer, sample_rate=cfg.features.sample_rate, seed=cfg.seed, **_plain(cfg.data)
+    )
+    module = SpeechRecognizer(tokenizer.to_dict(), _plain(cfg.features), _plain(cfg.model), _plain(cfg.optim))
+    best = ModelCheckpoint(
+        dirpath=output_dir / "checkpoints", filename="best", monitor="val_wer", mode="min", save_last=True
+    )
+    trainer = L.Trainer(
+        **_plain(cfg.trainer),
+        callbacks=[best, LearningRateMonitor("step")],
+        logger=CSVLogger(output_dir, name="logs"),
+        default_root_dir=output_dir,
+    )
+    trainer.fit(module, datamodule=datamodule)
+    log.info("best checkpoint %s (val_wer %.4f)", best.best_model_path, best.best_model_score)
+    return Path(best.best_model_path)

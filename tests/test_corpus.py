@@ -1,0 +1,84 @@
+import hashlib
+import json
+import random
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+
+from asr.data.corpora.commands import number_to_words, sentence_pool
+from asr.data.corpora.espeak import Espeak, EspeakError
+from asr.data.corpora.synthetic import SyntheticConfig, generate, plan, split_voices
+from asr.data.manifest import read_manifest
+from asr.text import CharTokenizer
+from tests.conftest import TINY
+
+
+@pytest.mark.parametrize(
+    ("n", "words"),
+    [
+        (0, "zero"),
+        (13, "thirteen"),
+        (40, "forty"),
+        (57, "fifty seven"),
+        (105, "one hundred and five"),
+        (2340, "two thousand three hundred and forty"),
+        (1005, "one thousand and five"),
+    ],
+)
+def test_number_to_words(n: int, words: str) -> None:
+    assert number_to_words(n) == words
+
+
+def test_sentences_are_in_the_vocabulary_and_distinct() -> None:
+    pool = sentence_pool(2000, random.Random(0))
+    assert len(set(pool)) == 2000
+    assert not set("".join(pool)) - set(CharTokenizer().alphabet)
+
+
+def test_held_out_voices_and_sentences() -> None:
+    cfg = SyntheticConfig()
+    voices = split_voices(cfg, random.Random(cfg.seed))
+    assert not set(voices["test"]) & set(voices["train"])
+    assert not set(voices["val"]) & (set(voices["train"]) | set(voices["test"]))
+    items = plan(cfg)
+    train_text = {i.text for i in items if i.split == "train"}
+    test_items = [i for i in items if i.split == "test"]
+    unseen = [i for i in test_items if i.text not in train_text]
+    assert len(unseen) >= len(test_items) // 2
+    assert all(i.voice in voices[i.split] for i in items)
+
+
+def test_espeak_rejects_unknown_voice() -> None:
+    with pytest.raises(EspeakError, match="no voice"):
+        Espeak().synthesize("hello", "en+nobody-at-all", 170, 50)
+
+
+def _digest(root: Path) -> str:
+    files = sorted((root / "audio").rglob("*.wav"))
+    return hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()
+
+
+def test_generation_is_deterministic_whatever_the_worker_count(tiny_corpus: dict, tmp_path: Path) -> None:
+    again = generate(TINY, tmp_path, workers=1)
+    assert again["train"].read_text() == tiny_corpus["train"].read_text()
+    assert _digest(tmp_path) == _digest(tiny_corpus["train"].parent)
+
+
+def test_generated_corpus_is_16k_and_valid(tiny_corpus: dict) -> None:
+    tok = CharTokenizer()
+    rows = {split: read_manifest(path, tok) for split, path in tiny_corpus.items()}
+    assert [len(rows[s]) for s in ("train", "val", "test")] == [48, 12, 12]
+    info = sf.info(str(rows["test"][0].audio_filepath))
+    assert info.samplerate == 16000 and info.channels == 1
+    assert info.frames / 16000 == pytest.approx(rows["test"][0].duration, abs=1e-3)
+
+
+def test_existing_corpus_is_reused_and_changed_config_regenerates(tmp_path: Path) -> None:
+    cfg = SyntheticConfig(train_size=2, val_size=1, test_size=1, val_voices=1, test_voices=1, sentences=20)
+    manifests = generate(cfg, tmp_path)
+    stamp = manifests["train"].stat().st_mtime_ns
+    assert generate(cfg, tmp_path)["train"].stat().st_mtime_ns == stamp
+    bigger = SyntheticConfig(**{**cfg.__dict__, "train_size": 3})
+    assert len(generate(bigger, tmp_path)["train"].read_text().splitlines()) == 3
+    assert json.loads((tmp_path / "corpus.json").read_text())["config"]["train_size"] == 3

@@ -1,0 +1,120 @@
+"""train -> checkpoint -> decode -> transcribe, through the functions the scripts call, on a tiny corpus."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from hydra import compose, initialize_config_dir
+
+from asr.evaluation import evaluate, format_report
+from asr.inference import Transcriber, transcription_lines
+from asr.training import train
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY_DATA = [
+    "data.corpus.train_size=24",
+    "data.corpus.val_size=6",
+    "data.corpus.test_size=6",
+    "data.corpus.seed=3",
+    "+data.corpus.val_voices=2",
+    "+data.corpus.test_voices=2",
+    "+data.corpus.sentences=100",
+]
+TINY_RUN = [
+    "model.hidden_size=32",
+    "model.num_layers=2",
+    "trainer.max_epochs=2",
+    "+trainer.enable_progress_bar=false",
+]
+
+
+def compose_config(name: str, overrides: list[str]):
+    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
+        return compose(name, overrides=overrides)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A checkpoint trained with the default config (data=synthetic) shrunk to seconds."""
+    tmp = tmp_path_factory.mktemp("e2e")
+    cfg = compose_config(
+        "train", [f"paths.root={tmp}", f"paths.output_dir={tmp / 'run'}", *TINY_DATA, *TINY_RUN]
+    )
+    return train(cfg), tmp / "data" / "synthetic"
+
+
+def test_train_writes_a_self_describing_best_checkpoint(trained: tuple[Path, Path]) -> None:
+    ckpt, data = trained
+    assert ckpt.name == "best.ckpt" and ckpt.is_file()
+    assert (data / "test.jsonl").is_file()
+    hparams = torch.load(ckpt, map_location="cpu", weights_only=False)["hyper_parameters"]
+    assert hparams["tokenizer"]["alphabet"].endswith("xyz")
+    assert hparams["features"]["n_mels"] == 80
+    assert hparams["model"]["hidden_size"] == 32
+    assert hparams["schema_version"] == 1
+
+
+def test_decode_reports_wer_cer_and_error_counts(trained: tuple[Path, Path]) -> None:
+    ckpt, data = trained
+    report = evaluate(ckpt, data / "test.jsonl", device="cpu")
+    assert report["utterances"] == 6
+    words = report["reference_words"]
+    assert report["wer"] == pytest.approx(
+        (report["substitutions"] + report["deletions"] + report["insertions"]) / words
+    )
+    assert report["cer"] >= 0
+    assert "WER" in format_report(report)
+
+
+def test_transcribe_any_rate_stereo_file_and_folders(trained: tuple[Path, Path], tmp_path: Path) -> None:
+    ckpt, data = trained
+    wav = next((data / "audio" / "test").glob("*.wav"))
+    mono, rate = sf.read(str(wav), dtype="float32")
+    stereo = tmp_path / "stereo.flac"
+    resampled = np.interp(np.arange(0, len(mono), rate / 44100), np.arange(len(mono)), mono)
+    sf.write(str(stereo), np.stack([resampled, resampled], axis=1), 44100)
+    lines = transcription_lines(ckpt, [wav, stereo, data / "audio" / "test"], "jsonl", device="cpu")
+    rows = [json.loads(line) for line in lines]
+    assert len(rows) == 2 + 6
+    assert rows[0]["audio_filepath"] == str(wav)
+    transcriber = Transcriber.from_checkpoint(ckpt, device="cpu")
+    assert transcriber.transcribe_files([wav]) == [rows[0]["text"]]
+
+
+def test_missing_checkpoint_says_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="train first"):
+        Transcriber.from_checkpoint(tmp_path / "none.ckpt")
+
+
+def _run(script: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / script), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+
+
+def test_scripts_decode_and_transcribe(trained: tuple[Path, Path], tmp_path: Path) -> None:
+    ckpt, data = trained
+    wav = sorted((data / "audio" / "test").glob("*.wav"))[:2]
+    out = _run("transcribe.py", f"ckpt={ckpt}", f"audio=[{wav[0]},{wav[1]}]", "device=cpu", cwd=tmp_path)
+    assert len(out.stdout.splitlines()) == 2  # stdout carries the transcripts and nothing else
+    report = tmp_path / "report.json"
+    out = _run(
+        "decode.py", f"ckpt={ckpt}", f"manifest={data / 'test.jsonl'}", f"report={report}", cwd=tmp_path
+    )
+    assert "WER" in out.stdout
+    assert json.loads(report.read_text())["utterances"] == 6
+
+
+def test_train_help_lists_config_groups(tmp_path: Path) -> None:
+    out = _run("train.py", "--help", cwd=tmp_path)
+    assert "model: bilstm" in out.stdout and "trainer: cpu, gpu" in out.stdout

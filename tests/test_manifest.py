@@ -1,0 +1,86 @@
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from asr.data.manifest import ManifestError, Utterance, read_manifest, write_manifest
+from asr.text import CharTokenizer
+
+TOK = CharTokenizer()
+
+
+def _wav(path: Path, seconds: float = 0.5) -> Path:
+    sf.write(str(path), np.zeros(int(16000 * seconds), dtype=np.float32), 16000)
+    return path
+
+
+def _manifest(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_round_trip_with_relative_paths(tmp_path: Path) -> None:
+    audio = _wav(tmp_path / "a.wav")
+    manifest = tmp_path / "m.jsonl"
+    write_manifest(manifest, [Utterance(audio.resolve(), 0.5, "call mom")])
+    assert json.loads(manifest.read_text())["audio_filepath"] == "a.wav"
+    (row,) = read_manifest(manifest, TOK)
+    assert row == Utterance(tmp_path / "a.wav", 0.5, "call mom")
+
+
+def test_text_is_normalised_on_read(tmp_path: Path) -> None:
+    _wav(tmp_path / "a.wav")
+    m = _manifest(tmp_path / "m.jsonl", [{"audio_filepath": "a.wav", "duration": 0.5, "text": " Call  MOM "}])
+    assert read_manifest(m, TOK)[0].text == "call mom"
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ({"audio_filepath": "missing.wav", "duration": 1, "text": "hi"}, "does not exist"),
+        ({"audio_filepath": "corrupt.wav", "duration": 1, "text": "hi"}, "cannot be read"),
+        ({"audio_filepath": "empty.wav", "duration": 1, "text": "hi"}, "has no samples"),
+        ({"audio_filepath": "good.wav", "duration": 1, "text": "  "}, "empty transcript"),
+        ({"audio_filepath": "good.wav", "duration": 1, "text": "call 911"}, "outside the vocabulary"),
+        ({"audio_filepath": "good.wav", "text": "hi"}, "needs the keys"),
+    ],
+)
+def test_bad_row_is_reported_with_file_and_line(tmp_path: Path, row: dict, message: str) -> None:
+    _wav(tmp_path / "good.wav")
+    (tmp_path / "corrupt.wav").write_bytes(b"RIFF not really a wave file")
+    _wav(tmp_path / "empty.wav", seconds=0)
+    good = {"audio_filepath": "good.wav", "duration": 0.5, "text": "fine"}
+    manifest = _manifest(tmp_path / "m.jsonl", [good, row])
+    with pytest.raises(ManifestError, match=rf"m\.jsonl:2: .*{message}"):
+        read_manifest(manifest, TOK)
+
+
+def test_invalid_json_names_the_line(tmp_path: Path) -> None:
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text("{not json\n")
+    with pytest.raises(ManifestError, match=r"m\.jsonl:1:"):
+        read_manifest(manifest, TOK)
+
+
+def test_skip_mode_drops_bad_rows_and_logs_the_count(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    _wav(tmp_path / "good.wav")
+    rows = [
+        {"audio_filepath": "good.wav", "duration": 0.5, "text": "fine"},
+        {"audio_filepath": "missing.wav", "duration": 0.5, "text": "fine"},
+        {"audio_filepath": "good.wav", "duration": 0.5, "text": "no 1"},
+    ]
+    with caplog.at_level(logging.WARNING):
+        kept = read_manifest(_manifest(tmp_path / "m.jsonl", rows), TOK, on_error="skip")
+    assert [u.text for u in kept] == ["fine"]
+    assert "skipped 2 of 3 rows" in caplog.text
+    assert "missing.wav" in caplog.text
+
+
+def test_missing_manifest_says_to_prepare_data(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="prepare the data"):
+        read_manifest(tmp_path / "nope.jsonl", TOK)

@@ -1,0 +1,35 @@
+import random
+
+import pytest
+
+from asr.data.sampler import DurationBatchSampler
+
+DURATIONS = [random.Random(3).uniform(0.5, 15.0) for _ in range(500)]
+
+
+def test_every_index_once_and_padded_duration_within_cap() -> None:
+    sampler = DurationBatchSampler(DURATIONS, max_seconds=60.0)
+    batches = list(sampler)
+    assert sorted(i for b in batches for i in b) == list(range(len(DURATIONS)))
+    assert all(max(DURATIONS[i] for i in b) * len(b) <= 60.0 for b in batches)
+    assert len(batches) == len(sampler)
+
+
+def test_shuffle_is_reproducible_per_epoch_and_differs_across_epochs() -> None:
+    a, b = DurationBatchSampler(DURATIONS, 60.0, seed=1), DurationBatchSampler(DURATIONS, 60.0, seed=1)
+    assert list(a) == list(b)
+    first = list(a)
+    a.set_epoch(1)
+    assert list(a) != first
+    assert sorted(map(tuple, a)) == sorted(map(tuple, first))
+
+
+def test_sorted_batches_keep_padding_small() -> None:
+    batches = list(DurationBatchSampler(DURATIONS, 60.0))
+    padded = sum(max(DURATIONS[i] for i in b) * len(b) for b in batches)
+    assert padded / sum(DURATIONS) - 1 < 0.10
+
+
+def test_utterance_longer_than_cap_is_an_error() -> None:
+    with pytest.raises(ValueError, match="exceeds the batch cap"):
+        DurationBatchSampler([1.0, 90.0], max_seconds=60.0)
