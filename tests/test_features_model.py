@@ -1,6 +1,6 @@
 import torch
 
-from asr.features import LogMel
+from asr.features import LogMel, SpecAugment
 from asr.model import AcousticModel
 
 
@@ -43,3 +43,18 @@ def test_padding_does_not_leak_into_either_direction() -> None:
         out, lengths = model(torch.cat([padded, long]), torch.tensor([12, 20]))
         assert lengths.tolist() == [6, 10]
         assert torch.allclose(out[0, :6], alone[0], atol=1e-5)
+
+
+def test_specaugment_masks_only_inside_each_utterance_and_only_in_training() -> None:
+    augment = SpecAugment(freq_masks=2, freq_width=10, time_masks=2, time_width=0.2)
+    feats = torch.randn(4, 100, 40)
+    lengths = torch.tensor([100, 60, 30, 5])
+    feats[1, 60:] = feats[2, 30:] = feats[3, 5:] = 0
+    out = augment(feats, lengths)
+    masked = (out == 0) & (feats != 0)
+    assert masked.any()
+    for row, length in enumerate(lengths.tolist()):
+        assert not masked[row, length:].any()
+        time_masked = masked[row, :length].all(dim=1).sum().item()
+        assert time_masked <= 2 * int(0.2 * length)
+    assert torch.equal(augment.eval()(feats, lengths), feats)

@@ -57,3 +57,39 @@ class LogMel(nn.Module):
         mean = (spec * mask).sum(1, keepdim=True) / count
         var = (((spec - mean) * mask) ** 2).sum(1, keepdim=True) / count
         return ((spec - mean) / (var + 1e-5).sqrt()) * mask, frames
+
+
+class SpecAugment(nn.Module):
+    """Frequency and time masks on normalised features, in training mode only.
+
+    Time masks are sized as a fraction of each utterance's own length and placed inside it, so a
+    short utterance is never wiped out and padding is never "masked" in place of speech.
+    """
+
+    def __init__(
+        self, freq_masks: int = 2, freq_width: int = 15, time_masks: int = 2, time_width: float = 0.05
+    ) -> None:
+        super().__init__()
+        self.freq_masks, self.freq_width = freq_masks, freq_width
+        self.time_masks, self.time_width = time_masks, time_width
+
+    @staticmethod
+    def _band(size: int, widths: torch.Tensor, limits: torch.Tensor) -> torch.Tensor:
+        """(B, size) mask of one band per row: width `widths[b]`, inside [0, limits[b])."""
+        starts = (torch.rand_like(widths, dtype=torch.float) * (limits - widths + 1)).long()
+        pos = torch.arange(size, device=widths.device)[None, :]
+        return (pos >= starts[:, None]) & (pos < (starts + widths)[:, None])
+
+    def forward(self, feats: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            return feats
+        batch, time, dims = feats.shape
+        mask = torch.zeros(batch, time, dims, dtype=torch.bool, device=feats.device)
+        full = torch.full((batch,), dims, device=feats.device)
+        for _ in range(self.freq_masks):
+            widths = torch.randint(0, self.freq_width + 1, (batch,), device=feats.device)
+            mask |= self._band(dims, widths, full)[:, None, :]
+        for _ in range(self.time_masks):
+            widths = (torch.rand(batch, device=feats.device) * self.time_width * lengths).long()
+            mask |= self._band(time, widths, lengths)[:, :, None]
+        return feats.masked_fill(mask, 0.0)

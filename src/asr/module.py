@@ -14,7 +14,7 @@ from torch import nn
 
 from asr.data.datamodule import Batch
 from asr.decoding import greedy_decode
-from asr.features import LogMel
+from asr.features import LogMel, SpecAugment
 from asr.metrics import error_rates
 from asr.model import AcousticModel
 from asr.text import CharTokenizer
@@ -37,6 +37,7 @@ class SpeechRecognizer(L.LightningModule):
         features: dict,
         model: dict,
         optim: dict | None = None,
+        augment: dict | None = None,
         schema_version: int = SCHEMA_VERSION,
     ) -> None:
         super().__init__()
@@ -47,6 +48,7 @@ class SpeechRecognizer(L.LightningModule):
         self.save_hyperparameters()
         self.tokenizer = CharTokenizer.from_dict(tokenizer)
         self.features = LogMel(**features)
+        self.augment = SpecAugment(**augment) if augment else None
         self.model = AcousticModel(self.features.n_mels, self.tokenizer.vocab_size, **model)
         self.ctc = nn.CTCLoss(blank=self.tokenizer.blank_id, zero_infinity=True)
         self.optim = optim or {}
@@ -56,6 +58,8 @@ class SpeechRecognizer(L.LightningModule):
     def forward(self, waves: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Waveforms to float32 log-probabilities (B, T', vocab) and their lengths."""
         feats, frames = self.features(waves, lengths)
+        if self.augment is not None:
+            feats = self.augment(feats, frames)
         logits, out_lengths = self.model(feats, frames)
         return logits.float().log_softmax(dim=-1), out_lengths
 

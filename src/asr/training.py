@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 import lightning as L
-from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.callbacks import Callback, LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 from omegaconf import DictConfig, OmegaConf
 
@@ -29,16 +29,33 @@ def train(cfg: DictConfig) -> Path:
     datamodule = SpeechDataModule(
         tokenizer=tokenizer, sample_rate=cfg.features.sample_rate, seed=cfg.seed, **_plain(cfg.data)
     )
-    module = SpeechRecognizer(tokenizer.to_dict(), _plain(cfg.features), _plain(cfg.model), _plain(cfg.optim))
+    module = SpeechRecognizer(
+        tokenizer.to_dict(),
+        _plain(cfg.features),
+        _plain(cfg.model),
+        _plain(cfg.optim),
+        augment=_plain(cfg.augment) if cfg.augment else None,
+    )
     best = ModelCheckpoint(
         dirpath=output_dir / "checkpoints", filename="best", monitor="val_wer", mode="min", save_last=True
     )
     trainer = L.Trainer(
         **_plain(cfg.trainer),
-        callbacks=[best, LearningRateMonitor("step")],
+        callbacks=[best, LearningRateMonitor("step"), EpochSummary()],
         logger=CSVLogger(output_dir, name="logs"),
         default_root_dir=output_dir,
     )
     trainer.fit(module, datamodule=datamodule)
     log.info("best checkpoint %s (val_wer %.4f)", best.best_model_path, best.best_model_score)
     return Path(best.best_model_path)
+
+
+class EpochSummary(Callback):
+    """One log line per epoch (after its validation) with losses and error rates, readable in any log."""
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        shown = ("train_loss", "val_loss", "val_wer", "val_cer")
+        values = "  ".join(
+            f"{k} {trainer.callback_metrics[k]:.4f}" for k in shown if k in trainer.callback_metrics
+        )
+        log.info("epoch %d  step %d  %s", trainer.current_epoch, trainer.global_step, values)

@@ -1,0 +1,31 @@
+# The README's commands. `make demo`: set up, then train, score and transcribe on the embedded
+# corpus. `make test`: set up, then lint and the test suite (what CI runs).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+RUN ?= runs/demo
+CKPT := $(RUN)/checkpoints/best.ckpt
+
+.PHONY: setup demo test clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: setup
+	$(PY) scripts/train.py hydra.run.dir=$(RUN) +trainer.enable_progress_bar=false
+	$(PY) scripts/decode.py ckpt=$(CKPT) report=$(RUN)/test_report.json hydra.run.dir=$(RUN)/decode
+	$(PY) scripts/transcribe.py ckpt=$(CKPT) audio=data/synthetic/audio/test/test_000000.wav \
+		hydra.run.dir=$(RUN)/transcribe
+	@echo "reference: $$(head -n 1 data/synthetic/test.jsonl)"
+
+test: setup
+	$(PY) -m ruff check src scripts tests benchmarks
+	$(PY) -m pytest
+
+clean:
+	rm -rf runs outputs multirun data
