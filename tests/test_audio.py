@@ -30,3 +30,17 @@ def test_unreadable_file_names_the_file(tmp_path: Path) -> None:
     path.write_bytes(b"junk")
     with pytest.raises(AudioError, match=r"broken\.wav"):
         load_audio(path)
+
+
+@pytest.mark.parametrize(
+    ("suffix", "fmt", "subtype"), [(".ogg", "OGG", "VORBIS"), (".mp3", "MP3", "MPEG_LAYER_III")]
+)
+def test_compressed_formats_load_at_16k(tmp_path: Path, suffix: str, fmt: str, subtype: str) -> None:
+    t = np.arange(22050) / 22050
+    path = tmp_path / f"tone{suffix}"
+    sf.write(
+        str(path), (0.5 * np.sin(2 * np.pi * 300 * t)).astype(np.float32), 22050, format=fmt, subtype=subtype
+    )
+    wave = load_audio(path, 16000)
+    assert abs(len(wave) - 16000) < 1200  # MP3 frames pad the end a little
+    assert 0.3 < wave.abs().max().item() < 0.7

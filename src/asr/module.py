@@ -31,6 +31,12 @@ def warmup_cosine(step: int, warmup: int, total: int, floor: float) -> float:
 
 
 class SpeechRecognizer(L.LightningModule):
+    """Waveforms in, CTC log-probabilities out; the whole recogniser, features included.
+
+    Features live inside the module so that training, scoring and transcription all compute them
+    the same way, on whatever device the module is on.
+    """
+
     def __init__(
         self,
         tokenizer: dict,

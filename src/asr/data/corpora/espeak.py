@@ -1,0 +1,104 @@
+"""eSpeak NG through ctypes, from the `espeakng-loader` wheel or the system's libespeak-ng.
+
+The wheel makes corpus generation work with nothing but pip; the system library (Debian's
+`espeak-ng` package) is the fallback when the wheel is absent.
+
+eSpeak NG keeps synthesis state between calls (echo buffers, noise and flutter positions), so the
+same text can come out differently depending on what was spoken before. Callers that need
+reproducible audio must synthesise a fixed sequence in a fresh process, and the random seed of
+its breath and noise sources is set before every utterance (`espeak_ng_SetRandSeed` where the
+library has it, libc's `srand` in older releases that draw from `rand`).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+_SYNCHRONOUS = 2  # AUDIO_OUTPUT_SYNCHRONOUS: the callback runs inside espeak_Synth
+_POS_CHARACTER = 1
+_CHARS_UTF8 = 1
+_RATE, _PITCH = 1, 3
+_MAX_DATA_PATH = 150  # eSpeak NG copies the data path into a 160-byte buffer and exits if longer
+
+_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
+
+
+class EspeakError(RuntimeError):
+    """eSpeak NG is missing or refused a request."""
+
+
+def _locate() -> tuple[str, str | None]:
+    """Library path and data folder: the wheel's if installed, else the system's."""
+    try:
+        import espeakng_loader
+    except ImportError:
+        library = ctypes.util.find_library("espeak-ng")
+        if library is None:
+            raise EspeakError(
+                "eSpeak NG not found: `pip install espeakng-loader` or `apt-get install espeak-ng`"
+            ) from None
+        return library, None
+    data = espeakng_loader.get_data_path()
+    if len(data.encode()) > _MAX_DATA_PATH:
+        short = Path(tempfile.mkdtemp(prefix="espeak")) / "espeak-ng-data"
+        shutil.copytree(data, short)
+        data = str(short)
+    return espeakng_loader.get_library_path(), data
+
+
+class Espeak:
+    """One eSpeak NG engine in this process; synthesises 16-bit mono audio."""
+
+    def __init__(self) -> None:
+        library, data = _locate()
+        self._lib = ctypes.CDLL(library)
+        seeder = getattr(self._lib, "espeak_ng_SetRandSeed", None) or ctypes.CDLL(None).srand
+        seeder.argtypes = [ctypes.c_long]
+        self._seed = seeder
+        self._lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+        self._lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+        self._lib.espeak_Synth.argtypes = [
+            ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
+            ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p,
+        ]
+        self.sample_rate = self._lib.espeak_Initialize(_SYNCHRONOUS, 0, data.encode() if data else None, 0)
+        if self.sample_rate <= 0:
+            raise EspeakError(f"espeak_Initialize failed with {self.sample_rate} (library {library})")
+        self._lib.espeak_Info.restype = ctypes.c_char_p
+        self._lib.espeak_Info.argtypes = [ctypes.POINTER(ctypes.c_char_p)]
+        data_path = ctypes.c_char_p()
+        self._lib.espeak_Info(ctypes.byref(data_path))
+        self.data_path = Path(data_path.value.decode())
+        self._chunks: list[np.ndarray] = []
+        self._callback = _CALLBACK(self._collect)  # kept on self: ctypes must not free it
+        self._lib.espeak_SetSynthCallback(self._callback)
+
+    def _collect(self, wav: ctypes.POINTER(ctypes.c_short), count: int, events: int) -> int:
+        if count > 0:
+            self._chunks.append(np.ctypeslib.as_array(wav, (count,)).copy())
+        return 0
+
+    def synthesize(self, text: str, voice: str, rate: int, pitch: int, seed: int = 0) -> np.ndarray:
+        """Speak `text` with `voice` (e.g. "en-us+f3") at `rate` words/minute and `pitch` 0-99."""
+        _, _, variant = voice.partition("+")
+        # eSpeak NG silently ignores an unknown variant; only an unknown language is refused.
+        unknown_variant = variant and not (self.data_path / "voices" / "!v" / variant).is_file()
+        if unknown_variant or self._lib.espeak_SetVoiceByName(voice.encode()) != 0:
+            raise EspeakError(f"eSpeak NG has no voice {voice!r} (data in {self.data_path})")
+        self._lib.espeak_SetParameter(_RATE, rate, 0)
+        self._lib.espeak_SetParameter(_PITCH, pitch, 0)
+        self._seed(seed)
+        self._chunks.clear()
+        data = text.encode() + b"\0"
+        status = self._lib.espeak_Synth(data, len(data), 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
+        if status != 0 or self._lib.espeak_Synchronize() != 0:
+            raise EspeakError(f"eSpeak NG failed ({status}) on {text!r} with voice {voice!r}")
+        if not self._chunks:
+            raise EspeakError(f"eSpeak NG produced no audio for {text!r} with voice {voice!r}")
+        return np.concatenate(self._chunks)

@@ -1,0 +1,142 @@
+"""The embedded default corpus: voice-assistant commands spoken by eSpeak NG.
+
+Nothing is downloaded: sentences come from `commands`, voices from eSpeak NG's English accents
+combined with its voice variants. Validation and test use voice combinations that training
+never hears, and the test split also has sentences that training never saw, so the demo's WER
+measures generalisation to new voices rather than memory.
+
+Each voice is generated in a fresh worker process in a fixed order (see `espeak`), so the corpus
+is the same for a seed whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import multiprocessing
+import random
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from asr.data.audio import to_mono_resampled
+from asr.data.corpora.commands import sentence_pool
+from asr.data.manifest import Utterance, write_manifest
+
+log = logging.getLogger(__name__)
+
+ACCENTS = ["en", "en-us", "en-029", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-gbcwmd",
+           "en-gb-x-rp", "en-us-nyc"]
+VARIANTS = ["m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5", "Alex", "Andy",
+            "Annie", "adam", "anika", "aunty", "benjamin", "caleb", "david", "ed", "edward",
+            "grandma", "grandpa", "ian", "john", "linda", "max", "michael", "paul", "quincy",
+            "rob", "robert", "shelby", "steph", "travis", "victor", "zac"]
+SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class SyntheticConfig:
+    """What defines the corpus; its hash names the corpus so a changed config regenerates it."""
+
+    train_size: int = 5000
+    val_size: int = 200
+    test_size: int = 400
+    seed: int = 1234
+    accents: list[str] = field(default_factory=lambda: list(ACCENTS))
+    variants: list[str] = field(default_factory=lambda: list(VARIANTS))
+    val_voices: int = 16
+    test_voices: int = 24
+    sentences: int = 6000
+    unseen_sentence_fraction: float = 0.1
+    rate: tuple[int, int] = (140, 210)
+    pitch: tuple[int, int] = (25, 75)
+    sample_rate: int = 16000
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Item:
+    split: str
+    index: int
+    voice: str
+    text: str
+    rate: int
+    pitch: int
+
+
+def split_voices(cfg: SyntheticConfig, rng: random.Random) -> dict[str, list[str]]:
+    """Every accent+variant combination, shuffled, the first ones held out for val and test."""
+    voices = [f"{a}+{v}" for a in cfg.accents for v in cfg.variants]
+    if cfg.val_voices + cfg.test_voices >= len(voices):
+        raise ValueError(f"{len(voices)} voices cannot hold out {cfg.val_voices}+{cfg.test_voices}")
+    rng.shuffle(voices)
+    held = cfg.val_voices + cfg.test_voices
+    return {"val": voices[: cfg.val_voices], "test": voices[cfg.val_voices : held], "train": voices[held:]}
+
+
+def plan(cfg: SyntheticConfig) -> list[Item]:
+    """Every utterance of the corpus: split, voice, text, rate and pitch, from the seed alone."""
+    rng = random.Random(cfg.seed)
+    voices = split_voices(cfg, rng)
+    pool = sentence_pool(cfg.sentences, rng)
+    unseen = max(1, int(len(pool) * cfg.unseen_sentence_fraction))
+    seen_pool, unseen_pool = pool[unseen:], pool[:unseen]
+    sizes = {"train": cfg.train_size, "val": cfg.val_size, "test": cfg.test_size}
+    items: list[Item] = []
+    for split in SPLITS:
+        # The test split's even items are sentences training used, its odd ones sentences it never saw.
+        used = list(dict.fromkeys(i.text for i in items if i.split == "train"))
+        for index in range(sizes[split]):
+            texts = seen_pool if split != "test" else (unseen_pool if index % 2 else used)
+            items.append(Item(split, index, rng.choice(voices[split]), rng.choice(texts),
+                              rng.randint(*cfg.rate), rng.randint(*cfg.pitch)))
+    return items
+
+
+def _speak_voice(job: tuple[list[Item], Path, int, int]) -> list[Utterance]:
+    """Worker: synthesise one voice's items in order and write 16-bit WAV files."""
+    import torch
+
+    from asr.data.corpora.espeak import Espeak
+
+    torch.set_num_threads(1)
+    items, root, sample_rate, seed = job
+    engine = Espeak()
+    out = []
+    for item in items:
+        pcm = engine.synthesize(item.text, item.voice, item.rate, item.pitch, seed=seed + item.index)
+        wave = to_mono_resampled(pcm.astype(np.float32) / 32768.0, engine.sample_rate, sample_rate)
+        path = root / "audio" / item.split / f"{item.split}_{item.index:06d}.wav"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(str(path), wave.numpy(), sample_rate, subtype="PCM_16")
+        out.append(Utterance(path, len(wave) / sample_rate, item.text))
+    return out
+
+
+def generate(cfg: SyntheticConfig, root: str | Path, workers: int = 2) -> dict[str, Path]:
+    """Write audio and `{train,val,test}.jsonl` under `root`; reuse them if already generated."""
+    root = Path(root).resolve()
+    stamp = root / "corpus.json"
+    manifests = {split: root / f"{split}.jsonl" for split in SPLITS}
+    if stamp.is_file() and json.loads(stamp.read_text()).get("fingerprint") == cfg.fingerprint():
+        if all(p.is_file() for p in manifests.values()):
+            return manifests
+    items = plan(cfg)
+    by_voice: dict[tuple[str, str], list[Item]] = {}
+    for item in items:
+        by_voice.setdefault((item.split, item.voice), []).append(item)
+    jobs = [(group, root, cfg.sample_rate, cfg.seed) for group in by_voice.values()]
+    log.info("generating %d utterances in %d voices under %s", len(items), len(jobs), root)
+    context = multiprocessing.get_context("fork")
+    with context.Pool(workers, maxtasksperchild=1) as pool:
+        done = [u for group in pool.imap(_speak_voice, jobs) for u in group]
+    for split, path in manifests.items():
+        rows = sorted((u for u in done if u.audio_filepath.parent.name == split), key=lambda u: u.audio_filepath)
+        write_manifest(path, rows)
+    stamp.write_text(json.dumps({"fingerprint": cfg.fingerprint(), "config": asdict(cfg)}, indent=1))
+    return manifests

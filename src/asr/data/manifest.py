@@ -1,0 +1,117 @@
+"""JSON-lines manifests (NeMo convention): one utterance per line with `audio_filepath`,
+`duration` in seconds and `text`. Relative audio paths are resolved against the manifest's folder,
+so a corpus folder can be moved as a whole.
+
+Every problem with a row is found here, before training starts, and reported with the manifest
+path and line number, so a bad file never surfaces as a crash deep inside an epoch.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import soundfile as sf
+
+from asr.text import CharTokenizer, normalize_text
+
+log = logging.getLogger(__name__)
+
+REQUIRED_KEYS = ("audio_filepath", "duration", "text")
+
+
+class ManifestError(ValueError):
+    """A manifest has rows that cannot be trained or scored on."""
+
+
+@dataclass(frozen=True)
+class Utterance:
+    audio_filepath: Path
+    duration: float
+    text: str
+
+
+def _check_row(row: object, base: Path, tokenizer: CharTokenizer, check_audio: bool) -> Utterance:
+    """One parsed row to an Utterance, or ValueError saying what is wrong and how to fix it."""
+    if not isinstance(row, dict) or any(k not in row for k in REQUIRED_KEYS):
+        raise ValueError(f"a row needs the keys {list(REQUIRED_KEYS)}")
+    path = Path(row["audio_filepath"])
+    path = path if path.is_absolute() else base / path
+    text = normalize_text(str(row["text"]))
+    if not text:
+        raise ValueError(f"empty transcript for {path}: remove the row or give it a transcript")
+    unknown = tokenizer.unknown_chars(text)
+    if unknown:
+        raise ValueError(
+            f"transcript {text!r} has characters {sorted(unknown)} outside the vocabulary "
+            f"{tokenizer.alphabet!r}: spell them out or extend the tokenizer's alphabet"
+        )
+    if not path.is_file():
+        raise ValueError(f"audio file {path} does not exist: fix the path or remove the row")
+    if check_audio:
+        try:
+            frames = sf.info(str(path)).frames
+        except Exception as err:  # soundfile raises several types for unreadable files
+            raise ValueError(f"audio file {path} cannot be read ({err}): re-encode or remove it") from err
+        if frames == 0:
+            raise ValueError(f"audio file {path} has no samples: remove the row")
+    duration = float(row["duration"])
+    if not duration > 0:
+        raise ValueError(f"duration {row['duration']!r} of {path} must be positive")
+    return Utterance(path, duration, text)
+
+
+def read_manifest(
+    path: str | Path,
+    tokenizer: CharTokenizer,
+    on_error: str = "raise",
+    check_audio: bool = True,
+) -> list[Utterance]:
+    """Read and validate a manifest.
+
+    on_error="raise" fails with every bad row listed (file and line); "skip" drops bad rows and
+    logs how many were dropped and why, so nothing is lost silently.
+    """
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip', not {on_error!r}")
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"manifest {path} does not exist: prepare the data first")
+    utterances: list[Utterance] = []
+    problems: list[str] = []
+    with path.open(encoding="utf-8") as f:
+        for number, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                utterances.append(_check_row(json.loads(line), path.parent, tokenizer, check_audio))
+            except ValueError as err:  # json.JSONDecodeError is a ValueError too
+                problems.append(f"{path}:{number}: {err}")
+    if problems and on_error == "raise":
+        shown = "\n  ".join(problems[:20])
+        more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
+        raise ManifestError(
+            f"{len(problems)} bad row(s) in {path} (set on_error=skip to drop them):\n  {shown}{more}"
+        )
+    for problem in problems:
+        log.warning("skipped %s", problem)
+    if problems:
+        log.warning("skipped %d of %d rows of %s", len(problems), len(problems) + len(utterances), path)
+    if not utterances:
+        raise ManifestError(f"manifest {path} has no usable rows")
+    return utterances
+
+
+def write_manifest(path: str | Path, utterances: list[Utterance]) -> None:
+    """Write utterances with audio paths relative to the manifest's folder where possible."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as f:
+        for u in utterances:
+            audio = Path(u.audio_filepath)
+            if audio.is_relative_to(path.parent.resolve()):
+                audio = audio.relative_to(path.parent.resolve())
+            row = {"audio_filepath": str(audio), "duration": round(u.duration, 4), "text": u.text}
+            f.write(json.dumps(row) + "\n")

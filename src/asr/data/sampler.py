@@ -1,0 +1,52 @@
+"""Batches built by total audio duration from length-sorted utterances.
+
+Sorting before batching keeps padding small (a batch holds utterances of similar length), and a
+duration cap instead of a fixed batch size keeps memory flat whether utterances are short or long.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator, Sequence
+
+from torch.utils.data import Sampler
+
+
+class DurationBatchSampler(Sampler[list[int]]):
+    """Lists of indices whose padded duration (longest x count) stays within `max_seconds`.
+
+    The batches are fixed; their order is shuffled each epoch from `seed` and the epoch number,
+    which Lightning passes through `set_epoch`, so a run is reproducible.
+    """
+
+    def __init__(self, durations: Sequence[float], max_seconds: float, shuffle: bool = True,
+                 seed: int = 0) -> None:
+        longest = max(durations)
+        if longest > max_seconds:
+            raise ValueError(
+                f"an utterance of {longest:.1f} s exceeds the batch cap of {max_seconds} s: "
+                "raise the cap or drop utterances that long"
+            )
+        self.shuffle = shuffle
+        self.seed = seed
+        self.epoch = 0
+        self.batches: list[list[int]] = []
+        batch: list[int] = []
+        for index in sorted(range(len(durations)), key=durations.__getitem__):
+            if batch and durations[index] * (len(batch) + 1) > max_seconds:
+                self.batches.append(batch)
+                batch = []
+            batch.append(index)
+        self.batches.append(batch)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        order = list(range(len(self.batches)))
+        if self.shuffle:
+            random.Random(self.seed + self.epoch).shuffle(order)
+        return (self.batches[i] for i in order)
