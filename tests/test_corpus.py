@@ -11,7 +11,7 @@ import soundfile as sf
 
 from asr.data.corpora.commands import number_to_words, sentence_pool
 from asr.data.corpora.espeak import Espeak, EspeakError
-from asr.data.corpora.synthetic import SyntheticConfig, generate, plan, split_voices
+from asr.data.corpora.synthetic import VARIANTS, SyntheticConfig, generate, plan, split_voices
 from asr.data.manifest import read_manifest
 from asr.text import CharTokenizer
 from tests.conftest import TINY
@@ -103,3 +103,9 @@ def test_system_library_is_used_without_the_wheel() -> None:
     # A subprocess: one process must never load both the wheel's and the system's library.
     out = subprocess.run([sys.executable, "-c", SYSTEM_ONLY], capture_output=True, text=True, check=True)
     assert float(out.stdout) > 0.3
+
+
+def test_every_configured_variant_exists() -> None:
+    # eSpeak NG falls back silently to its default voice for a missing variant name.
+    variants = Espeak().data_path / "voices" / "!v"
+    assert [v for v in VARIANTS if not (variants / v).is_file()] == []

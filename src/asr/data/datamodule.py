@@ -48,10 +48,20 @@ def collate(items: list[tuple[torch.Tensor, torch.Tensor]]) -> Batch:
 class SpeechDataModule(L.LightningDataModule):
     """Train/val/test manifests, optionally prepared first from a corpus recipe."""
 
-    def __init__(self, train_manifest: str, val_manifest: str, test_manifest: str,
-                 tokenizer: CharTokenizer, sample_rate: int = 16000, batch_seconds: float = 60.0,
-                 num_workers: int = 0, on_error: str = "raise", seed: int = 0,
-                 corpus: dict | None = None, root: str | None = None) -> None:
+    def __init__(
+        self,
+        train_manifest: str,
+        val_manifest: str,
+        test_manifest: str,
+        tokenizer: CharTokenizer,
+        sample_rate: int = 16000,
+        batch_seconds: float = 60.0,
+        num_workers: int = 0,
+        on_error: str = "raise",
+        seed: int = 0,
+        corpus: dict | None = None,
+        root: str | None = None,
+    ) -> None:
         super().__init__()
         self.manifests = {"train": train_manifest, "val": val_manifest, "test": test_manifest}
         self.tokenizer = tokenizer
@@ -70,7 +80,9 @@ class SpeechDataModule(L.LightningDataModule):
             prepare(params.pop("name"), Path(self.root), **params)
 
     def setup(self, stage: str | None = None) -> None:
-        splits = {"fit": ("train", "val"), "validate": ("val",), "test": ("test",)}.get(stage, ("train", "val"))
+        splits = {"fit": ("train", "val"), "validate": ("val",), "test": ("test",)}.get(
+            stage, ("train", "val")
+        )
         for split in splits:
             if split not in self.datasets:
                 rows = read_manifest(self.manifests[split], self.tokenizer, on_error=self.on_error)
@@ -78,10 +90,16 @@ class SpeechDataModule(L.LightningDataModule):
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         dataset = self.datasets[split]
-        sampler = DurationBatchSampler([u.duration for u in dataset.utterances], self.batch_seconds,
-                                       shuffle=shuffle, seed=self.seed)
-        return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate, num_workers=self.num_workers,
-                          persistent_workers=self.num_workers > 0)
+        sampler = DurationBatchSampler(
+            [u.duration for u in dataset.utterances], self.batch_seconds, shuffle=shuffle, seed=self.seed
+        )
+        return DataLoader(
+            dataset,
+            batch_sampler=sampler,
+            collate_fn=collate,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+        )
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", shuffle=True)

@@ -19,8 +19,9 @@ class DurationBatchSampler(Sampler[list[int]]):
     which Lightning passes through `set_epoch`, so a run is reproducible.
     """
 
-    def __init__(self, durations: Sequence[float], max_seconds: float, shuffle: bool = True,
-                 seed: int = 0) -> None:
+    def __init__(
+        self, durations: Sequence[float], max_seconds: float, shuffle: bool = True, seed: int = 0
+    ) -> None:
         longest = max(durations)
         if longest > max_seconds:
             raise ValueError(

@@ -28,12 +28,57 @@ from asr.data.manifest import Utterance, write_manifest
 
 log = logging.getLogger(__name__)
 
-ACCENTS = ["en", "en-us", "en-029", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-gbcwmd",
-           "en-gb-x-rp", "en-us-nyc"]
-VARIANTS = ["m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5", "Alex", "Andy",
-            "Annie", "adam", "anika", "aunty", "benjamin", "caleb", "david", "ed", "edward",
-            "grandma", "grandpa", "ian", "john", "linda", "max", "michael", "paul", "quincy",
-            "rob", "robert", "shelby", "steph", "travis", "victor", "zac"]
+ACCENTS = [
+    "en",
+    "en-us",
+    "en-029",
+    "en-gb-scotland",
+    "en-gb-x-gbclan",
+    "en-gb-x-gbcwmd",
+    "en-gb-x-rp",
+    "en-us-nyc",
+]
+VARIANTS = [
+    "m1",
+    "m2",
+    "m3",
+    "m4",
+    "m5",
+    "m6",
+    "m7",
+    "f1",
+    "f2",
+    "f3",
+    "f4",
+    "f5",
+    "Alex",
+    "Andy",
+    "Annie",
+    "adam",
+    "anika",
+    "aunty",
+    "benjamin",
+    "caleb",
+    "david",
+    "ed",
+    "edward",
+    "grandma",
+    "grandpa",
+    "ian",
+    "john",
+    "linda",
+    "max",
+    "Michael",
+    "paul",
+    "quincy",
+    "rob",
+    "robert",
+    "shelby",
+    "steph",
+    "travis",
+    "victor",
+    "zac",
+]
 SPLITS = ("train", "val", "test")
 
 
@@ -93,8 +138,16 @@ def plan(cfg: SyntheticConfig) -> list[Item]:
         used = list(dict.fromkeys(i.text for i in items if i.split == "train"))
         for index in range(sizes[split]):
             texts = seen_pool if split != "test" else (unseen_pool if index % 2 else used)
-            items.append(Item(split, index, rng.choice(voices[split]), rng.choice(texts),
-                              rng.randint(*cfg.rate), rng.randint(*cfg.pitch)))
+            items.append(
+                Item(
+                    split,
+                    index,
+                    rng.choice(voices[split]),
+                    rng.choice(texts),
+                    rng.randint(*cfg.rate),
+                    rng.randint(*cfg.pitch),
+                )
+            )
     return items
 
 
@@ -123,9 +176,12 @@ def generate(cfg: SyntheticConfig, root: str | Path, workers: int = 2) -> dict[s
     root = Path(root).resolve()
     stamp = root / "corpus.json"
     manifests = {split: root / f"{split}.jsonl" for split in SPLITS}
-    if stamp.is_file() and json.loads(stamp.read_text()).get("fingerprint") == cfg.fingerprint():
-        if all(p.is_file() for p in manifests.values()):
-            return manifests
+    if (
+        stamp.is_file()
+        and json.loads(stamp.read_text()).get("fingerprint") == cfg.fingerprint()
+        and all(p.is_file() for p in manifests.values())
+    ):
+        return manifests
     items = plan(cfg)
     by_voice: dict[tuple[str, str], list[Item]] = {}
     for item in items:
@@ -136,7 +192,9 @@ def generate(cfg: SyntheticConfig, root: str | Path, workers: int = 2) -> dict[s
     with context.Pool(workers, maxtasksperchild=1) as pool:
         done = [u for group in pool.imap(_speak_voice, jobs) for u in group]
     for split, path in manifests.items():
-        rows = sorted((u for u in done if u.audio_filepath.parent.name == split), key=lambda u: u.audio_filepath)
+        rows = sorted(
+            (u for u in done if u.audio_filepath.parent.name == split), key=lambda u: u.audio_filepath
+        )
         write_manifest(path, rows)
     stamp.write_text(json.dumps({"fingerprint": cfg.fingerprint(), "config": asdict(cfg)}, indent=1))
     return manifests
