@@ -2,7 +2,7 @@ import random
 
 import pytest
 
-from asr.data.sampler import DurationBatchSampler
+from asr.data.sampler import DurationBatchSampler, duration_batches
 
 DURATIONS = [random.Random(3).uniform(0.5, 15.0) for _ in range(500)]
 
@@ -33,3 +33,7 @@ def test_sorted_batches_keep_padding_small() -> None:
 def test_utterance_longer_than_cap_is_an_error() -> None:
     with pytest.raises(ValueError, match="exceeds the batch cap"):
         DurationBatchSampler([1.0, 90.0], max_seconds=60.0)
+
+
+def test_duration_batches_put_an_over_long_item_in_a_batch_of_its_own() -> None:
+    assert sorted(duration_batches([1.0, 90.0, 2.0], max_seconds=10.0)) == [[0, 2], [1]]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 
 from asr.data.audio import load_audio
+from asr.data.sampler import duration_batches
 from asr.module import SpeechRecognizer
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
@@ -58,22 +59,11 @@ class Transcriber:
     def sample_rate(self) -> int:
         return self.module.features.sample_rate
 
-    def _batches(self, lengths: list[int]) -> Iterator[list[int]]:
-        cap = self.batch_seconds * self.sample_rate
-        batch: list[int] = []
-        for index in sorted(range(len(lengths)), key=lengths.__getitem__):
-            if batch and lengths[index] * (len(batch) + 1) > cap:
-                yield batch
-                batch = []
-            batch.append(index)
-        if batch:
-            yield batch
-
     @torch.inference_mode()
     def transcribe_waves(self, waves: Sequence[torch.Tensor]) -> list[str]:
         """1-D float waveforms at `sample_rate` to text, in input order."""
         texts = [""] * len(waves)
-        for batch in self._batches([len(w) for w in waves]):
+        for batch in duration_batches([len(w) / self.sample_rate for w in waves], self.batch_seconds):
             lengths = torch.tensor([len(waves[i]) for i in batch], device=self.device)
             padded = torch.nn.utils.rnn.pad_sequence([waves[i] for i in batch], batch_first=True).to(
                 self.device

@@ -12,6 +12,23 @@ from collections.abc import Iterator, Sequence
 from torch.utils.data import Sampler
 
 
+def duration_batches(durations: Sequence[float], max_seconds: float) -> list[list[int]]:
+    """Indices sorted by duration, cut into batches whose longest x count stays within `max_seconds`.
+
+    An item longer than the cap on its own forms a batch of one.
+    """
+    batches: list[list[int]] = []
+    batch: list[int] = []
+    for index in sorted(range(len(durations)), key=durations.__getitem__):
+        if batch and durations[index] * (len(batch) + 1) > max_seconds:
+            batches.append(batch)
+            batch = []
+        batch.append(index)
+    if batch:
+        batches.append(batch)
+    return batches
+
+
 class DurationBatchSampler(Sampler[list[int]]):
     """Lists of indices whose padded duration (longest x count) stays within `max_seconds`.
 
@@ -31,14 +48,7 @@ class DurationBatchSampler(Sampler[list[int]]):
         self.shuffle = shuffle
         self.seed = seed
         self.epoch = 0
-        self.batches: list[list[int]] = []
-        batch: list[int] = []
-        for index in sorted(range(len(durations)), key=durations.__getitem__):
-            if batch and durations[index] * (len(batch) + 1) > max_seconds:
-                self.batches.append(batch)
-                batch = []
-            batch.append(index)
-        self.batches.append(batch)
+        self.batches = duration_batches(durations, max_seconds)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
