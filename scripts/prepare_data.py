@@ -13,7 +13,8 @@ def main(cfg: DictConfig) -> None:
     if cfg.data.corpus is None:
         raise SystemExit("data config has no corpus recipe; its manifests are used as they are")
     params = OmegaConf.to_container(cfg.data.corpus, resolve=True)
-    for split, path in prepare(params.pop("name"), Path(cfg.data.root), **params).items():
+    manifests = prepare(params.pop("name"), Path(cfg.data.root), Path(cfg.data.manifest_dir), **params)
+    for split, path in manifests.items():
         print(f"{split}: {path}")
 
 

@@ -57,6 +57,8 @@ def test_train_writes_a_self_describing_best_checkpoint(trained: tuple[Path, Pat
     assert hparams["features"]["n_mels"] == 80
     assert hparams["model"]["hidden_size"] == 32
     assert hparams["schema_version"] == 1
+    summary = json.loads((ckpt.parents[1] / "fit_summary.json").read_text())
+    assert summary["epochs"] == 2 and summary["best_checkpoint"] == str(ckpt)
 
 
 def test_decode_reports_wer_cer_and_error_counts(trained: tuple[Path, Path]) -> None:
@@ -117,4 +119,5 @@ def test_scripts_decode_and_transcribe(trained: tuple[Path, Path], tmp_path: Pat
 
 def test_train_help_lists_config_groups(tmp_path: Path) -> None:
     out = _run("train.py", "--help", cwd=tmp_path)
-    assert "model: bilstm" in out.stdout and "trainer: cpu, gpu" in out.stdout
+    assert "model: bilstm" in out.stdout and "trainer: cpu, ddp, gpu" in out.stdout
+    assert "data: fsdd, librispeech, manifest, synthetic" in out.stdout

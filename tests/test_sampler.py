@@ -37,3 +37,27 @@ def test_utterance_longer_than_cap_is_an_error() -> None:
 
 def test_duration_batches_put_an_over_long_item_in_a_batch_of_its_own() -> None:
     assert sorted(duration_batches([1.0, 90.0, 2.0], max_seconds=10.0)) == [[0, 2], [1]]
+
+
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_ranks_get_disjoint_shards_with_equal_batch_counts(drop_last: bool) -> None:
+    world = 3
+    ranks = [
+        DurationBatchSampler(DURATIONS, 60.0, seed=5, num_replicas=world, rank=r, drop_last=drop_last)
+        for r in range(world)
+    ]
+    for sampler in ranks:
+        sampler.set_epoch(2)
+    shards = [list(s) for s in ranks]
+    assert len({len(s) for s in shards}) == 1 and all(len(s) == len(ranks[0]) for s in shards)
+    total = len(DurationBatchSampler(DURATIONS, 60.0))
+    seen = [tuple(b) for shard in shards for b in shard]
+    if drop_last:
+        assert len(set(seen)) == len(seen) == total - total % world
+    else:  # every batch somewhere; only the padding repeats, fewer than `world` batches
+        assert len(set(seen)) == total and len(seen) - total < world
+
+
+def test_rank_outside_world_is_an_error() -> None:
+    with pytest.raises(ValueError, match="rank 2"):
+        DurationBatchSampler(DURATIONS, 60.0, num_replicas=2, rank=2)

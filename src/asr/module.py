@@ -10,6 +10,7 @@ import math
 
 import lightning as L
 import torch
+from lightning.pytorch.utilities import rank_zero_warn
 from torch import nn
 
 from asr.data.datamodule import Batch
@@ -44,6 +45,7 @@ class SpeechRecognizer(L.LightningModule):
         model: dict,
         optim: dict | None = None,
         augment: dict | None = None,
+        on_error: str = "raise",
         schema_version: int = SCHEMA_VERSION,
     ) -> None:
         super().__init__()
@@ -58,8 +60,14 @@ class SpeechRecognizer(L.LightningModule):
         self.model = AcousticModel(self.features.n_mels, self.tokenizer.vocab_size, **model)
         self.ctc = nn.CTCLoss(blank=self.tokenizer.blank_id, zero_infinity=True)
         self.optim = optim or {}
+        self.on_error = on_error
         self._val_refs: list[str] = []
         self._val_hyps: list[str] = []
+
+    @property
+    def encoder_frames_per_second(self) -> float:
+        """CTC frames per second of audio: what bounds a transcript's length."""
+        return self.features.sample_rate / self.features.hop_length / self.model.frontend.stride
 
     def forward(self, waves: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Waveforms to float32 log-probabilities (B, T', vocab) and their lengths."""
@@ -74,22 +82,39 @@ class SpeechRecognizer(L.LightningModule):
         return [self.tokenizer.decode(ids) for ids in greedy_decode(log_probs, out_lengths)]
 
     def _loss(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        waves, wave_lengths, targets, target_lengths = batch
-        log_probs, out_lengths = self(waves, wave_lengths)
-        loss = self.ctc(log_probs.transpose(0, 1), targets, out_lengths, target_lengths)
+        log_probs, out_lengths = self(batch.waves, batch.wave_lengths)
+        loss = self.ctc(log_probs.transpose(0, 1), batch.targets, out_lengths, batch.target_lengths)
         return loss, log_probs, out_lengths
 
-    def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
+    def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor | None:
+        """The CTC loss; None (Lightning then skips the update) for a batch with nothing usable."""
+        self.log(
+            "skipped_audio", float(batch.skipped), reduce_fx="sum", on_step=False, on_epoch=True, batch_size=1
+        )
+        if not batch.paths:
+            return None
         loss, _, _ = self._loss(batch)
-        self.log("train_loss", loss, prog_bar=True, batch_size=batch[0].size(0))
+        if not torch.isfinite(loss):
+            files = ", ".join(batch.paths[:5]) + (" ..." if len(batch.paths) > 5 else "")
+            if self.on_error == "raise":
+                raise FloatingPointError(
+                    f"non-finite CTC loss ({loss.item()}) at step {self.global_step} on a batch with "
+                    f"{files}: check those files, or set data.on_error=skip to skip such batches"
+                )
+            rank_zero_warn(f"skipped a batch with non-finite loss at step {self.global_step}: {files}")
+            self.log("skipped_batches", 1.0, reduce_fx="sum", on_step=False, on_epoch=True, batch_size=1)
+            return None
+        self.log("train_loss", loss, prog_bar=True, batch_size=len(batch.paths))
         return loss
 
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
+        if not batch.paths:
+            return
         loss, log_probs, out_lengths = self._loss(batch)
-        self.log("val_loss", loss, prog_bar=True, batch_size=batch[0].size(0))
-        targets, target_lengths = batch[2], batch[3]
+        self.log("val_loss", loss, prog_bar=True, batch_size=len(batch.paths))
         self._val_refs += [
-            self.tokenizer.decode(t[:n].tolist()) for t, n in zip(targets, target_lengths, strict=True)
+            self.tokenizer.decode(t[:n].tolist())
+            for t, n in zip(batch.targets, batch.target_lengths, strict=True)
         ]
         self._val_hyps += [self.tokenizer.decode(ids) for ids in greedy_decode(log_probs, out_lengths)]
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import time
 from pathlib import Path
 
 import lightning as L
@@ -22,19 +24,28 @@ def _plain(node: DictConfig) -> dict:
 
 
 def train(cfg: DictConfig) -> Path:
-    """Fit the model on `cfg.data`; return the checkpoint with the best validation WER."""
+    """Fit the model on `cfg.data`; return the checkpoint with the best validation WER.
+
+    Also writes `fit_summary.json` (best checkpoint and WER, epochs, steps, parameters, fit time)
+    to the run's folder, for scripts and benchmarks that compare runs.
+    """
     L.seed_everything(cfg.seed, workers=True)
     output_dir = Path(cfg.paths.output_dir)
     tokenizer = CharTokenizer()
-    datamodule = SpeechDataModule(
-        tokenizer=tokenizer, sample_rate=cfg.features.sample_rate, seed=cfg.seed, **_plain(cfg.data)
-    )
     module = SpeechRecognizer(
         tokenizer.to_dict(),
         _plain(cfg.features),
         _plain(cfg.model),
         _plain(cfg.optim),
         augment=_plain(cfg.augment) if cfg.augment else None,
+        on_error=cfg.data.on_error,
+    )
+    datamodule = SpeechDataModule(
+        tokenizer=tokenizer,
+        sample_rate=cfg.features.sample_rate,
+        seed=cfg.seed,
+        frames_per_second=module.encoder_frames_per_second,
+        **_plain(cfg.data),
     )
     best = ModelCheckpoint(
         dirpath=output_dir / "checkpoints", filename="best", monitor="val_wer", mode="min", save_last=True
@@ -45,7 +56,17 @@ def train(cfg: DictConfig) -> Path:
         logger=CSVLogger(output_dir, name="logs"),
         default_root_dir=output_dir,
     )
+    start = time.monotonic()
     trainer.fit(module, datamodule=datamodule)
+    summary = {
+        "best_checkpoint": best.best_model_path,
+        "best_val_wer": float(best.best_model_score),
+        "epochs": trainer.current_epoch,
+        "steps": trainer.global_step,
+        "params": sum(p.numel() for p in module.parameters()),
+        "fit_seconds": round(time.monotonic() - start, 1),
+    }
+    (output_dir / "fit_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     log.info("best checkpoint %s (val_wer %.4f)", best.best_model_path, best.best_model_score)
     return Path(best.best_model_path)
 

@@ -5,54 +5,141 @@ Workers decode audio and nothing more; features are computed on the device by th
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+from typing import NamedTuple
 
 import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from asr.data.audio import load_audio
+from asr.data.audio import AudioError, load_audio
 from asr.data.corpora import prepare
-from asr.data.manifest import Utterance, read_manifest
+from asr.data.manifest import ManifestError, Utterance, read_manifest
+from asr.data.perturb import WavePerturbation
 from asr.data.sampler import DurationBatchSampler
 from asr.text import CharTokenizer
 
-Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+log = logging.getLogger(__name__)
+
+Item = tuple[torch.Tensor, torch.Tensor, str]
+
+
+class Batch(NamedTuple):
+    """Padded waveforms and targets with their lengths, the audio paths (for messages that name
+    the files) and how many utterances of this batch were skipped as unreadable."""
+
+    waves: torch.Tensor
+    wave_lengths: torch.Tensor
+    targets: torch.Tensor
+    target_lengths: torch.Tensor
+    paths: list[str]
+    skipped: int = 0
 
 
 class SpeechDataset(Dataset):
-    def __init__(self, utterances: list[Utterance], tokenizer: CharTokenizer, sample_rate: int) -> None:
+    """Utterances to (waveform, token ids, path); with on_error="skip" an unreadable file gives
+    None, which `collate` drops and counts, instead of ending the epoch."""
+
+    def __init__(
+        self,
+        utterances: list[Utterance],
+        tokenizer: CharTokenizer,
+        sample_rate: int,
+        on_error: str = "raise",
+        perturb: WavePerturbation | None = None,
+    ) -> None:
         self.utterances = utterances
         self.tokenizer = tokenizer
         self.sample_rate = sample_rate
+        self.on_error = on_error
+        self.perturb = perturb
 
     def __len__(self) -> int:
         return len(self.utterances)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def __getitem__(self, index: int) -> Item | None:
         utt = self.utterances[index]
         tokens = torch.tensor(self.tokenizer.encode(utt.text), dtype=torch.long)
-        return load_audio(utt.audio_filepath, self.sample_rate), tokens
+        try:
+            wave = load_audio(utt.audio_filepath, self.sample_rate)
+        except AudioError as err:
+            if self.on_error == "skip":
+                log.warning("skipped unreadable audio: %s", err)
+                return None
+            raise AudioError(f"{err} (set data.on_error=skip to skip unreadable files)") from err
+        if self.perturb is not None:
+            wave = self.perturb(wave, self.sample_rate)
+        return wave, tokens, str(utt.audio_filepath)
 
 
-def collate(items: list[tuple[torch.Tensor, torch.Tensor]]) -> Batch:
+def collate(items: list[Item | None]) -> Batch:
     """Zero-pad waveforms and token ids; return both with their true lengths."""
-    waves, tokens = zip(*items, strict=True)
-    wave_lengths = torch.tensor([len(w) for w in waves])
-    token_lengths = torch.tensor([len(t) for t in tokens])
-    padded = torch.nn.utils.rnn.pad_sequence(list(waves), batch_first=True)
-    targets = torch.nn.utils.rnn.pad_sequence(list(tokens), batch_first=True)
-    return padded, wave_lengths, targets, token_lengths
+    kept = [item for item in items if item is not None]
+    if not kept:
+        empty = torch.zeros(0, 0)
+        return Batch(
+            empty,
+            torch.zeros(0, dtype=torch.long),
+            empty.long(),
+            torch.zeros(0, dtype=torch.long),
+            [],
+            len(items),
+        )
+    waves, tokens, paths = zip(*kept, strict=True)
+    return Batch(
+        torch.nn.utils.rnn.pad_sequence(list(waves), batch_first=True),
+        torch.tensor([len(w) for w in waves]),
+        torch.nn.utils.rnn.pad_sequence(list(tokens), batch_first=True),
+        torch.tensor([len(t) for t in tokens]),
+        list(paths),
+        len(items) - len(kept),
+    )
+
+
+def check_ctc_lengths(
+    utterances: list[Utterance], frames_per_second: float, on_error: str
+) -> list[Utterance]:
+    """Rows whose transcript fits the encoder's CTC frames: one frame per character, plus a blank
+    between repeated characters. The rest raise, or are skipped with a logged count."""
+    fits, problems = [], []
+    for utt in utterances:
+        frames = int(utt.duration * frames_per_second)
+        needed = len(utt.text) + sum(a == b for a, b in zip(utt.text, utt.text[1:], strict=False))
+        if needed <= frames:
+            fits.append(utt)
+        else:
+            problems.append(
+                f"{utt.audio_filepath}: transcript needs {needed} CTC frames, audio gives {frames}"
+            )
+    if problems and on_error == "raise":
+        shown = "\n  ".join(problems[:20])
+        raise ManifestError(
+            f"{len(problems)} transcript(s) too long for their audio (check the transcripts, "
+            f"or set data.on_error=skip to drop them):\n  {shown}"
+        )
+    for problem in problems:
+        log.warning("skipped %s", problem)
+    if problems:
+        log.warning(
+            "skipped %d of %d utterances too short for their transcripts", len(problems), len(utterances)
+        )
+    return fits
 
 
 class SpeechDataModule(L.LightningDataModule):
-    """Train/val/test manifests, optionally prepared first from a corpus recipe."""
+    """Train/val/test manifests, optionally prepared first from a corpus recipe.
+
+    `root` is where the corpus's audio lives (generated there for the synthetic corpus, a clone
+    for FSDD), `manifest_dir` where its recipe writes manifests; both matter only with `corpus`.
+    A split's manifest may be a list of manifests, read as one (LibriSpeech's 960 h union).
+    """
 
     def __init__(
         self,
-        train_manifest: str,
-        val_manifest: str,
-        test_manifest: str,
+        train_manifest: str | list[str],
+        val_manifest: str | list[str],
+        test_manifest: str | list[str],
         tokenizer: CharTokenizer,
         sample_rate: int = 16000,
         batch_seconds: float = 60.0,
@@ -61,6 +148,10 @@ class SpeechDataModule(L.LightningDataModule):
         seed: int = 0,
         corpus: dict | None = None,
         root: str | None = None,
+        manifest_dir: str | None = None,
+        frames_per_second: float | None = None,
+        speed_perturb: list[float] | None = None,
+        noise_snr_db: list[float] | None = None,
     ) -> None:
         super().__init__()
         self.manifests = {"train": train_manifest, "val": val_manifest, "test": test_manifest}
@@ -72,12 +163,17 @@ class SpeechDataModule(L.LightningDataModule):
         self.seed = seed
         self.corpus = corpus
         self.root = root
+        self.manifest_dir = manifest_dir
+        self.frames_per_second = frames_per_second
+        self.perturb = (
+            WavePerturbation(speed_perturb, noise_snr_db) if speed_perturb or noise_snr_db else None
+        )
         self.datasets: dict[str, SpeechDataset] = {}
 
     def prepare_data(self) -> None:
         if self.corpus is not None:
             params = dict(self.corpus)
-            prepare(params.pop("name"), Path(self.root), **params)
+            prepare(params.pop("name"), Path(self.root), Path(self.manifest_dir), **params)
 
     def setup(self, stage: str | None = None) -> None:
         splits = {"fit": ("train", "val"), "validate": ("val",), "test": ("test",)}.get(
@@ -85,13 +181,29 @@ class SpeechDataModule(L.LightningDataModule):
         )
         for split in splits:
             if split not in self.datasets:
-                rows = read_manifest(self.manifests[split], self.tokenizer, on_error=self.on_error)
-                self.datasets[split] = SpeechDataset(rows, self.tokenizer, self.sample_rate)
+                paths = self.manifests[split]
+                rows = [
+                    row
+                    for path in ([paths] if isinstance(paths, str) else paths)
+                    for row in read_manifest(path, self.tokenizer, on_error=self.on_error)
+                ]
+                if self.frames_per_second is not None:
+                    rows = check_ctc_lengths(rows, self.frames_per_second, self.on_error)
+                perturb = self.perturb if split == "train" else None
+                self.datasets[split] = SpeechDataset(
+                    rows, self.tokenizer, self.sample_rate, self.on_error, perturb
+                )
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         dataset = self.datasets[split]
+        trainer = self.trainer
         sampler = DurationBatchSampler(
-            [u.duration for u in dataset.utterances], self.batch_seconds, shuffle=shuffle, seed=self.seed
+            [u.duration for u in dataset.utterances],
+            self.batch_seconds,
+            shuffle=shuffle,
+            seed=self.seed,
+            num_replicas=trainer.world_size if trainer else 1,
+            rank=trainer.global_rank if trainer else 0,
         )
         return DataLoader(
             dataset,

@@ -171,11 +171,17 @@ def _speak_voice(job: tuple[list[Item], Path, int, int]) -> list[Utterance]:
     return out
 
 
-def generate(cfg: SyntheticConfig, root: str | Path, workers: int = 2) -> dict[str, Path]:
-    """Write audio and `{train,val,test}.jsonl` under `root`; reuse them if already generated."""
+def generate(
+    cfg: SyntheticConfig, root: str | Path, manifest_dir: str | Path | None = None, workers: int = 2
+) -> dict[str, Path]:
+    """Write audio under `root` and `{train,val,test}.jsonl` in `manifest_dir` (default `root`).
+
+    A corpus already generated with the same config is reused as it is.
+    """
     root = Path(root).resolve()
-    stamp = root / "corpus.json"
-    manifests = {split: root / f"{split}.jsonl" for split in SPLITS}
+    manifest_dir = root if manifest_dir is None else Path(manifest_dir).resolve()
+    stamp = manifest_dir / "corpus.json"
+    manifests = {split: manifest_dir / f"{split}.jsonl" for split in SPLITS}
     if (
         stamp.is_file()
         and json.loads(stamp.read_text()).get("fingerprint") == cfg.fingerprint()

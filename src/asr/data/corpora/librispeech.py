@@ -1,0 +1,71 @@
+"""LibriSpeech: the standard extracted layout to one manifest per split.
+
+`LibriSpeech/<split>/<speaker>/<chapter>/<speaker>-<chapter>-<utt>.flac` with one
+`<speaker>-<chapter>.trans.txt` per chapter ("<utt-id> TRANSCRIPT" per line). Durations come
+from the FLAC headers, not from decoding, chapters are read in parallel, and each split's
+manifest is written atomically and skipped when it already exists, so an interrupted import of
+the 960 hours resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import soundfile as sf
+
+from asr.data.manifest import Utterance, write_manifest
+
+log = logging.getLogger(__name__)
+
+SPLITS = (
+    "train-clean-100",
+    "train-clean-360",
+    "train-other-500",
+    "dev-clean",
+    "dev-other",
+    "test-clean",
+    "test-other",
+)
+
+
+def _chapter(transcript: Path) -> list[Utterance]:
+    rows = []
+    for number, line in enumerate(transcript.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        uid, _, text = line.partition(" ")
+        audio = transcript.parent / f"{uid}.flac"
+        if not audio.is_file():
+            raise FileNotFoundError(f"{transcript}:{number}: {audio} is missing: re-extract the archive")
+        rows.append(Utterance(audio.resolve(), sf.info(str(audio)).duration, text.lower()))
+    return rows
+
+
+def import_librispeech(
+    root: str | Path, manifest_dir: str | Path, splits: list[str] | tuple[str, ...] = SPLITS, workers: int = 8
+) -> dict[str, Path]:
+    """Write `<split>.jsonl` in `manifest_dir` for each split under `root` (or `root/LibriSpeech`)."""
+    root = Path(root)
+    base = root / "LibriSpeech" if (root / "LibriSpeech").is_dir() else root
+    manifest_dir = Path(manifest_dir)
+    manifests = {}
+    for split in splits:
+        out = manifests[split] = manifest_dir / f"{split}.jsonl"
+        if out.is_file():
+            continue
+        folder = base / split
+        transcripts = sorted(folder.glob("*/*/*.trans.txt"))
+        if not transcripts:
+            raise FileNotFoundError(
+                f"no LibriSpeech transcripts under {folder}: extract {split}.tar.gz into {root} "
+                "or leave the split out of data.corpus.splits"
+            )
+        with ThreadPoolExecutor(workers) as pool:
+            rows = [row for chapter in pool.map(_chapter, transcripts) for row in chapter]
+        partial = out.with_suffix(".partial")
+        write_manifest(partial, rows)
+        partial.replace(out)
+        log.info("%s: %d utterances, %.1f hours", split, len(rows), sum(r.duration for r in rows) / 3600)
+    return manifests

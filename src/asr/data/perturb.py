@@ -1,0 +1,38 @@
+"""Waveform perturbation in the DataLoader workers, for training only.
+
+Speed perturbation resamples the waveform as if it had been recorded at `factor` times the
+sample rate: tempo and pitch change together, as in Kaldi's recipes. It has to happen on the
+waveform, before the device computes features, so it belongs in the workers. Additive noise is
+Gaussian at a signal-to-noise ratio drawn per utterance from a range.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torchaudio.functional as AF
+
+
+class WavePerturbation:
+    def __init__(
+        self, speeds: Sequence[float] | None = None, noise_snr_db: Sequence[float] | None = None
+    ) -> None:
+        self.speeds = [float(s) for s in speeds] if speeds else []
+        if any(not 0.5 <= s <= 2.0 for s in self.speeds):
+            raise ValueError(f"speed factors {self.speeds} must lie between 0.5 and 2.0")
+        self.snr = tuple(float(x) for x in noise_snr_db) if noise_snr_db else None
+        if self.snr is not None and (len(self.snr) != 2 or self.snr[0] > self.snr[1]):
+            raise ValueError(f"noise_snr_db must be [low, high] in dB, not {list(noise_snr_db)}")
+
+    def __call__(self, wave: torch.Tensor, sample_rate: int) -> torch.Tensor:
+        if self.speeds:
+            factor = self.speeds[int(torch.randint(len(self.speeds), ()))]
+            if factor != 1.0:
+                wave = AF.resample(wave, round(sample_rate * factor), sample_rate)
+        if self.snr is not None:
+            low, high = self.snr
+            snr_db = low + (high - low) * float(torch.rand(()))
+            power = wave.pow(2).mean().clamp_min(1e-10)
+            wave = wave + torch.randn_like(wave) * (power / 10 ** (snr_db / 10)).sqrt()
+        return wave

@@ -1,0 +1,72 @@
+"""Bad input met during training: skipped and counted, or a clear error naming the file."""
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from asr.data.audio import AudioError
+from asr.data.datamodule import SpeechDataset, check_ctc_lengths, collate
+from asr.data.manifest import ManifestError, Utterance
+from asr.module import SpeechRecognizer
+from asr.text import CharTokenizer
+
+TOK = CharTokenizer()
+
+
+def _utterance(path: Path, text: str = "call mom", seconds: float = 0.5, value: float = 0.1) -> Utterance:
+    sf.write(str(path), np.full(int(16000 * seconds), value, dtype=np.float32), 16000, subtype="FLOAT")
+    return Utterance(path, seconds, text)
+
+
+def test_file_gone_mid_epoch_is_skipped_and_counted(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    rows = [_utterance(tmp_path / "a.wav"), _utterance(tmp_path / "b.wav")]
+    (tmp_path / "b.wav").unlink()
+    dataset = SpeechDataset(rows, TOK, 16000, on_error="skip")
+    with caplog.at_level(logging.WARNING):
+        batch = collate([dataset[0], dataset[1]])
+    assert batch.paths == [str(tmp_path / "a.wav")] and batch.skipped == 1
+    assert batch.waves.shape == (1, 8000)
+    assert "b.wav" in caplog.text
+    assert collate([dataset[1]]).paths == []
+
+
+def test_file_gone_mid_epoch_fails_naming_it_and_the_switch(tmp_path: Path) -> None:
+    rows = [_utterance(tmp_path / "a.wav")]
+    (tmp_path / "a.wav").unlink()
+    with pytest.raises(AudioError, match=r"a\.wav.*on_error=skip"):
+        SpeechDataset(rows, TOK, 16000)[0]
+
+
+def test_transcript_too_long_for_ctc_frames(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    fits = Utterance(tmp_path / "ok.wav", 1.0, "call mom")  # 8 characters + 1 repeat in 33 frames
+    too_long = Utterance(
+        tmp_path / "long.wav", 0.2, "remind me to call the bank"
+    )  # 26 chars + 1 repeat, 6 frames
+    with pytest.raises(ManifestError, match=r"long\.wav: transcript needs 27 CTC frames, audio gives 6"):
+        check_ctc_lengths([fits, too_long], 100 / 3, "raise")
+    with caplog.at_level(logging.WARNING):
+        assert check_ctc_lengths([fits, too_long], 100 / 3, "skip") == [fits]
+    assert "skipped 1 of 2" in caplog.text
+
+
+def test_repeated_characters_need_a_blank_between_them() -> None:
+    assert check_ctc_lengths([Utterance(Path("x.wav"), 0.3, "aaa")], 10, "skip") == []
+    assert len(check_ctc_lengths([Utterance(Path("x.wav"), 0.5, "aaa")], 10, "skip")) == 1
+
+
+@pytest.mark.parametrize("on_error", ["raise", "skip"])
+def test_non_finite_loss(tmp_path: Path, on_error: str) -> None:
+    rows = [_utterance(tmp_path / "fine.wav"), _utterance(tmp_path / "nan.wav", value=float("nan"))]
+    batch = collate([SpeechDataset(rows, TOK, 16000)[i] for i in range(2)])
+    module = SpeechRecognizer(TOK.to_dict(), {}, {"hidden_size": 16, "num_layers": 1}, on_error=on_error)
+    if on_error == "raise":
+        with pytest.raises(FloatingPointError, match=r"nan\.wav.*on_error=skip"):
+            module.training_step(batch, 0)
+    else:
+        assert module.training_step(batch, 0) is None
+        good = collate([SpeechDataset(rows[:1], TOK, 16000)[0]])
+        assert torch.isfinite(module.training_step(good, 0))
