@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import platform
 import tempfile
@@ -38,6 +39,7 @@ def main() -> None:
     parser.add_argument("--budget-min", type=float, default=10.0, help="training time cap in minutes")
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     with tempfile.TemporaryDirectory() as tmp:
         overrides = [
             "data=fsdd",

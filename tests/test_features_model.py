@@ -1,4 +1,5 @@
 import torch
+import torchaudio
 
 from asr.features import LogMel, SpecAugment
 from asr.model import AcousticModel
@@ -58,3 +59,17 @@ def test_specaugment_masks_only_inside_each_utterance_and_only_in_training() -> 
         time_masked = masked[row, :length].all(dim=1).sum().item()
         assert time_masked <= 2 * int(0.2 * length)
     assert torch.equal(augment.eval()(feats, lengths), feats)
+
+
+def test_a_band_without_signal_stays_flat_instead_of_becoming_noise() -> None:
+    # An 8 kHz recording upsampled to 16 kHz: nothing above 4 kHz but resampling leakage, which
+    # per-bin normalisation would stretch to unit variance without the floor below the peak.
+    t = torch.arange(16000) / 8000
+    tones = torch.sin(2 * torch.pi * 440 * t) + 0.5 * torch.sin(2 * torch.pi * 1250 * t)
+    narrow = torchaudio.functional.resample(tones, 8000, 16000)
+    feats, _ = LogMel()(narrow[None], torch.tensor([len(narrow)]))
+    top = torchaudio.functional.melscale_fbanks(257, 0, 8000, 80, 16000).argmax(0) > 130  # above ~4 kHz
+    inner = feats[0, 10:-10]  # away from the steps into and out of the signal
+    assert inner[:, top].std(dim=0).max() < 0.05
+    unfloored, _ = LogMel(floor_db=200)(narrow[None], torch.tensor([len(narrow)]))
+    assert unfloored[0, 10:-10][:, top].std(dim=0).max() > 0.5

@@ -22,14 +22,23 @@ class LogMel(nn.Module):
     Each utterance is normalised by its own mean and standard deviation per mel bin, over its own
     frames only: that removes most of the speaker's and channel's spectral tilt, which is what a
     model needs to generalise to voices it has not heard, and padding never enters the statistics.
+    Before that, power is floored `floor_db` below the utterance's peak: a band with no signal
+    (above 4 kHz in 8 kHz recordings, digital silence) becomes constant and normalises to zero,
+    instead of its leakage being stretched to unit variance as if it were speech.
     """
 
     def __init__(
-        self, sample_rate: int = 16000, n_mels: int = 80, win_ms: float = 25.0, hop_ms: float = 10.0
+        self,
+        sample_rate: int = 16000,
+        n_mels: int = 80,
+        win_ms: float = 25.0,
+        hop_ms: float = 10.0,
+        floor_db: float = 60.0,
     ) -> None:
         super().__init__()
         self.sample_rate = sample_rate
         self.n_mels = n_mels
+        self.floor = 10 ** (-floor_db / 10)
         self.hop_length = round(sample_rate * hop_ms / 1000)
         win_length = round(sample_rate * win_ms / 1000)
         self.n_fft = 1 << (win_length - 1).bit_length()
@@ -51,7 +60,9 @@ class LogMel(nn.Module):
         frames = self.output_lengths(lengths)
         waves = nn.functional.pad(waves.float() * length_mask(lengths, waves.size(1)), (0, self.n_fft // 2))
         with torch.autocast(device_type=waves.device.type, enabled=False):
-            spec = self.mel(waves)[..., : int(frames.max())].clamp_min(1e-10).log().transpose(1, 2)
+            spec = self.mel(waves)[..., : int(frames.max())]
+            peak = spec.amax(dim=(1, 2), keepdim=True)
+            spec = torch.maximum(spec, peak * self.floor).clamp_min(1e-10).log().transpose(1, 2)
         mask = length_mask(frames, spec.size(1)).unsqueeze(-1)
         count = frames.clamp_min(1).view(-1, 1, 1)
         mean = (spec * mask).sum(1, keepdim=True) / count
