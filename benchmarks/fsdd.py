@@ -17,6 +17,9 @@ import json
 import logging
 import os
 import platform
+import shlex
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -61,8 +64,10 @@ def main() -> None:
         train_audio = sum(u.duration for u in read_manifest(cfg.data.train_manifest, CharTokenizer()))
         report = evaluate(ckpt, cfg.data.test_manifest, device="cpu")
     result = {
-        "command": "python benchmarks/fsdd.py "
-        + " ".join(([f"--holdout {args.holdout}"] if args.holdout else []) + args.overrides),
+        "command": " ".join(["python", "benchmarks/fsdd.py", *(shlex.quote(a) for a in sys.argv[1:])]),
+        "commit": subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip(),
         "split": f"leave-one-speaker-out ({args.holdout})" if args.holdout else "official (takes 0-4)",
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}",
         "params": metrics["params"],
