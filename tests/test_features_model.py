@@ -1,3 +1,4 @@
+import pytest
 import torch
 import torchaudio
 
@@ -73,3 +74,14 @@ def test_a_band_without_signal_stays_flat_instead_of_becoming_noise() -> None:
     assert inner[:, top].std(dim=0).max() < 0.05
     unfloored, _ = LogMel(floor_db=200)(narrow[None], torch.tensor([len(narrow)]))
     assert unfloored[0, 10:-10][:, top].std(dim=0).max() > 0.5
+
+
+def test_utterance_normalisation_keeps_the_average_spectrum() -> None:
+    wave = torch.randn(16000) + torch.sin(torch.arange(16000) * 2 * torch.pi * 300 / 16000) * 5
+    per_bin, _ = LogMel()(wave[None], torch.tensor([16000]))
+    whole, _ = LogMel(normalize="utterance")(wave[None], torch.tensor([16000]))
+    assert per_bin[0].mean(0).abs().max() < 1e-4  # every bin's average removed
+    assert whole[0].mean().abs() < 1e-4 and (whole[0].std() - 1).abs() < 0.01
+    assert whole[0].mean(0).std() > 0.3  # the bins' averages differ: the spectral shape survives
+    with pytest.raises(ValueError, match="normalize"):
+        LogMel(normalize="global")

@@ -22,6 +22,8 @@ class LogMel(nn.Module):
     Each utterance is normalised by its own mean and standard deviation per mel bin, over its own
     frames only: that removes most of the speaker's and channel's spectral tilt, which is what a
     model needs to generalise to voices it has not heard, and padding never enters the statistics.
+    `normalize="utterance"` uses one mean and deviation over all bins instead: it keeps the
+    utterance's average spectrum, which for a single short word carries much of its identity.
     Before that, power is floored `floor_db` below the utterance's peak: a band with no signal
     (above 4 kHz in 8 kHz recordings, digital silence) becomes constant and normalises to zero,
     instead of its leakage being stretched to unit variance as if it were speech.
@@ -34,8 +36,12 @@ class LogMel(nn.Module):
         win_ms: float = 25.0,
         hop_ms: float = 10.0,
         floor_db: float = 60.0,
+        normalize: str = "per_bin",
     ) -> None:
         super().__init__()
+        if normalize not in ("per_bin", "utterance"):
+            raise ValueError(f"normalize must be 'per_bin' or 'utterance', not {normalize!r}")
+        self.normalize = normalize
         self.sample_rate = sample_rate
         self.n_mels = n_mels
         self.floor = 10 ** (-floor_db / 10)
@@ -64,9 +70,11 @@ class LogMel(nn.Module):
             peak = spec.amax(dim=(1, 2), keepdim=True)
             spec = torch.maximum(spec, peak * self.floor).clamp_min(1e-10).log().transpose(1, 2)
         mask = length_mask(frames, spec.size(1)).unsqueeze(-1)
-        count = frames.clamp_min(1).view(-1, 1, 1)
-        mean = (spec * mask).sum(1, keepdim=True) / count
-        var = (((spec - mean) * mask) ** 2).sum(1, keepdim=True) / count
+        # Statistics over the utterance's frames: per mel bin, or one pair over all bins.
+        dims = (1,) if self.normalize == "per_bin" else (1, 2)
+        count = frames.clamp_min(1).view(-1, 1, 1) * (1 if self.normalize == "per_bin" else spec.size(2))
+        mean = (spec * mask).sum(dims, keepdim=True) / count
+        var = (((spec - mean) * mask) ** 2).sum(dims, keepdim=True) / count
         return ((spec - mean) / (var + 1e-5).sqrt()) * mask, frames
 
 
