@@ -66,7 +66,7 @@ def main() -> None:
     result = {
         "command": " ".join(["python", "benchmarks/fsdd.py", *(shlex.quote(a) for a in sys.argv[1:])]),
         "commit": subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True
+            ["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True
         ).stdout.strip(),
         "split": f"leave-one-speaker-out ({args.holdout})" if args.holdout else "official (takes 0-4)",
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}",
