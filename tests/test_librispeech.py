@@ -1,10 +1,12 @@
+import hashlib
+import tarfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from asr.data.corpora.librispeech import import_librispeech
+from asr.data.corpora.librispeech import download_librispeech, import_librispeech
 from asr.data.manifest import read_manifest
 from asr.text import CharTokenizer
 
@@ -65,3 +67,29 @@ def test_missing_audio_and_missing_split_are_named(extracted: Path, tmp_path: Pa
         import_librispeech(extracted, tmp_path / "a", splits=["dev-clean"])
     with pytest.raises(FileNotFoundError, match=r"extract train-other-500\.tar\.gz"):
         import_librispeech(extracted, tmp_path / "b", splits=["train-other-500"])
+
+
+def _mirror(tmp_path: Path, extracted: Path, corrupt: bool = False) -> str:
+    """A local stand-in for the OpenSLR mirror: dev-clean.tar.gz and its md5sum.txt."""
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    with tarfile.open(mirror / "dev-clean.tar.gz", "w:gz") as tar:
+        tar.add(extracted / "LibriSpeech" / "dev-clean", arcname="LibriSpeech/dev-clean")
+    digest = hashlib.md5((mirror / "dev-clean.tar.gz").read_bytes()).hexdigest()
+    (mirror / "md5sum.txt").write_text(f"{'0' * 32 if corrupt else digest}  dev-clean.tar.gz\n")
+    return mirror.as_uri()
+
+
+def test_download_verifies_and_extracts_then_imports(extracted: Path, tmp_path: Path) -> None:
+    mirror = _mirror(tmp_path, extracted)
+    root = tmp_path / "corpora"
+    manifests = import_librispeech(root, tmp_path / "m", splits=["dev-clean"], download=True, mirror=mirror)
+    assert len(read_manifest(manifests["dev-clean"], CharTokenizer())) == 3
+    assert (root / "LibriSpeech" / "dev-clean" / "84").is_dir()
+    assert not (root / "dev-clean.tar.gz").exists()
+
+
+def test_download_with_wrong_checksum_is_an_error(extracted: Path, tmp_path: Path) -> None:
+    mirror = _mirror(tmp_path, extracted, corrupt=True)
+    with pytest.raises(RuntimeError, match="does not match its published MD5"):
+        download_librispeech(tmp_path / "corpora", ["dev-clean"], mirror=mirror)

@@ -1,6 +1,6 @@
 import pytest
 
-from asr.text import BLANK, CharTokenizer, normalize_text
+from asr.text import CharTokenizer, normalize_text
 
 
 def test_normalize_lowercases_unifies_apostrophes_and_spaces() -> None:
@@ -15,7 +15,6 @@ def test_tokenizer_round_trip_and_blank_at_zero() -> None:
     assert tok.decode(ids) == text
     assert tok.vocab_size == 29
     assert CharTokenizer.from_dict(tok.to_dict()).encode(text) == ids
-    assert BLANK not in tok.alphabet
 
 
 def test_tokenizer_rejects_characters_outside_vocabulary() -> None:

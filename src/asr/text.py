@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import unicodedata
 
-BLANK = "<blank>"
 DEFAULT_ALPHABET = " '" + "abcdefghijklmnopqrstuvwxyz"
 
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'"})
