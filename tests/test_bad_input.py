@@ -9,8 +9,8 @@ import soundfile as sf
 import torch
 
 from asr.data.audio import AudioError
-from asr.data.datamodule import SpeechDataset, check_ctc_lengths, collate
-from asr.data.manifest import ManifestError, Utterance
+from asr.data.datamodule import SpeechDataModule, SpeechDataset, check_ctc_lengths, collate
+from asr.data.manifest import ManifestError, Utterance, write_manifest
 from asr.module import SpeechRecognizer
 from asr.text import CharTokenizer
 
@@ -70,3 +70,19 @@ def test_non_finite_loss(tmp_path: Path, on_error: str) -> None:
         assert module.training_step(batch, 0) is None
         good = collate([SpeechDataset(rows[:1], TOK, 16000)[0]])
         assert torch.isfinite(module.training_step(good, 0))
+
+
+def test_check_audio_off_trusts_headers_to_the_workers(tmp_path: Path) -> None:
+    good = _utterance(tmp_path / "good.wav")
+    (tmp_path / "corrupt.wav").write_bytes(b"RIFF not really a wave file")
+    manifest = tmp_path / "m.jsonl"
+    write_manifest(manifest, [good, Utterance(tmp_path / "corrupt.wav", 0.5, "hi")])
+    strict = SpeechDataModule(str(manifest), str(manifest), str(manifest), TOK, on_error="skip")
+    strict.setup("validate")
+    assert len(strict.datasets["val"]) == 1  # the header check dropped the corrupt file
+    trusting = SpeechDataModule(
+        str(manifest), str(manifest), str(manifest), TOK, on_error="skip", check_audio=False
+    )
+    trusting.setup("validate")
+    dataset = trusting.datasets["val"]
+    assert len(dataset) == 2 and collate([dataset[0], dataset[1]]).skipped == 1  # caught when loaded instead

@@ -152,6 +152,7 @@ class SpeechDataModule(L.LightningDataModule):
         frames_per_second: float | None = None,
         speed_perturb: list[float] | None = None,
         noise_snr_db: list[float] | None = None,
+        check_audio: bool = True,
     ) -> None:
         super().__init__()
         self.manifests = {"train": train_manifest, "val": val_manifest, "test": test_manifest}
@@ -165,6 +166,7 @@ class SpeechDataModule(L.LightningDataModule):
         self.root = root
         self.manifest_dir = manifest_dir
         self.frames_per_second = frames_per_second
+        self.check_audio = check_audio
         self.perturb = (
             WavePerturbation(speed_perturb, noise_snr_db) if speed_perturb or noise_snr_db else None
         )
@@ -185,7 +187,7 @@ class SpeechDataModule(L.LightningDataModule):
                 rows = [
                     row
                     for path in ([paths] if isinstance(paths, str) else paths)
-                    for row in read_manifest(path, self.tokenizer, on_error=self.on_error)
+                    for row in read_manifest(path, self.tokenizer, self.on_error, self.check_audio)
                 ]
                 if self.frames_per_second is not None:
                     rows = check_ctc_lengths(rows, self.frames_per_second, self.on_error)
