@@ -15,7 +15,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from asr.data.audio import AudioError, load_audio
 from asr.data.corpora import prepare
-from asr.data.manifest import ManifestError, Utterance, read_manifest
+from asr.data.manifest import Utterance, apply_error_policy, read_manifest
 from asr.data.perturb import WavePerturbation
 from asr.data.sampler import DurationBatchSampler
 from asr.text import CharTokenizer
@@ -112,18 +112,13 @@ def check_ctc_lengths(
             problems.append(
                 f"{utt.audio_filepath}: transcript needs {needed} CTC frames, audio gives {frames}"
             )
-    if problems and on_error == "raise":
-        shown = "\n  ".join(problems[:20])
-        raise ManifestError(
-            f"{len(problems)} transcript(s) too long for their audio (check the transcripts, "
-            f"or set data.on_error=skip to drop them):\n  {shown}"
-        )
-    for problem in problems:
-        log.warning("skipped %s", problem)
-    if problems:
-        log.warning(
-            "skipped %d of %d utterances too short for their transcripts", len(problems), len(utterances)
-        )
+    apply_error_policy(
+        problems,
+        len(utterances),
+        "utterances too short for their transcripts",
+        on_error,
+        "check the transcripts, or ",
+    )
     return fits
 
 

@@ -89,19 +89,27 @@ def read_manifest(
                 utterances.append(_check_row(json.loads(line), path.parent, tokenizer, check_audio))
             except ValueError as err:  # json.JSONDecodeError is a ValueError too
                 problems.append(f"{path}:{number}: {err}")
-    if problems and on_error == "raise":
-        shown = "\n  ".join(problems[:20])
-        more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
-        raise ManifestError(
-            f"{len(problems)} bad row(s) in {path} (set on_error=skip to drop them):\n  {shown}{more}"
-        )
-    for problem in problems:
-        log.warning("skipped %s", problem)
-    if problems:
-        log.warning("skipped %d of %d rows of %s", len(problems), len(problems) + len(utterances), path)
+    apply_error_policy(problems, len(problems) + len(utterances), f"rows of {path}", on_error)
     if not utterances:
         raise ManifestError(f"manifest {path} has no usable rows")
     return utterances
+
+
+def apply_error_policy(problems: list[str], total: int, what: str, on_error: str, hint: str = "") -> None:
+    """The one bad-input policy: raise a single error listing the problems, or (on_error="skip")
+    log each of them and how many of `total` `what` were dropped."""
+    if not problems:
+        return
+    if on_error == "raise":
+        shown = "\n  ".join(problems[:20])
+        more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
+        raise ManifestError(
+            f"{len(problems)} of {total} {what} cannot be used ({hint}set data.on_error=skip to drop them):"
+            f"\n  {shown}{more}"
+        )
+    for problem in problems:
+        log.warning("skipped %s", problem)
+    log.warning("skipped %d of %d %s", len(problems), total, what)
 
 
 def write_manifest(path: str | Path, utterances: list[Utterance]) -> None:

@@ -16,8 +16,7 @@ def prepare(name: str, root: str | Path, manifest_dir: str | Path, **params: obj
     """
     if name == "synthetic":
         workers = int(params.pop("workers", 2))
-        fields = {k: tuple(v) if k in ("rate", "pitch") else v for k, v in params.items()}
-        return generate(SyntheticConfig(**fields), root, manifest_dir, workers=workers)
+        return generate(SyntheticConfig(**params), root, manifest_dir, workers=workers)
     if name == "fsdd":
         return import_fsdd(root, manifest_dir, **params)
     if name == "librispeech":
