@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
+from asr.data.corpora import espeak
 from asr.data.corpora.commands import number_to_words, sentence_pool
 from asr.data.corpora.espeak import Espeak, EspeakError
 from asr.data.corpora.synthetic import VARIANTS, SyntheticConfig, generate, plan, split_voices
@@ -109,3 +110,12 @@ def test_every_configured_variant_exists() -> None:
     # eSpeak NG falls back silently to its default voice for a missing variant name.
     variants = Espeak().data_path / "voices" / "!v"
     assert [v for v in VARIANTS if not (variants / v).is_file()] == []
+
+
+def test_long_data_path_is_copied_once_to_a_short_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(espeak, "_MAX_DATA_PATH", 1)  # as if the wheel sat under a very long path
+    _, first = espeak._locate()
+    stamp = Path(first).stat().st_mtime_ns
+    _, second = espeak._locate()
+    assert first == second and (Path(first) / "phontab").is_file()
+    assert Path(first).stat().st_mtime_ns == stamp

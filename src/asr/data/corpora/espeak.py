@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import hashlib
 import shutil
 import tempfile
 from pathlib import Path
@@ -46,10 +47,26 @@ def _locate() -> tuple[str, str | None]:
         return library, None
     data = espeakng_loader.get_data_path()
     if len(data.encode()) > _MAX_DATA_PATH:
-        short = Path(tempfile.mkdtemp(prefix="espeak")) / "espeak-ng-data"
-        shutil.copytree(data, short)
-        data = str(short)
+        data = str(_short_copy(Path(data)))
     return espeakng_loader.get_library_path(), data
+
+
+def _short_copy(data: Path) -> Path:
+    """A copy of `data` under a short temporary path, made once and shared by every process.
+
+    Each worker creates its own engine, so copying per engine would copy the data hundreds of
+    times; the copy is staged and renamed into place, so concurrent workers never see half of it.
+    """
+    key = hashlib.sha1(str(data).encode()).hexdigest()[:12]
+    target = Path(tempfile.gettempdir()) / f"asr-espeak-{key}"
+    if not target.is_dir():
+        staging = Path(tempfile.mkdtemp(prefix="asr-espeak-staging-"))
+        shutil.copytree(data, staging / "espeak-ng-data")
+        try:
+            staging.rename(target)
+        except OSError:  # another process put its copy in place first
+            shutil.rmtree(staging)
+    return target / "espeak-ng-data"
 
 
 class Espeak:
