@@ -13,6 +13,7 @@ from hydra import compose, initialize_config_dir
 
 from asr.evaluation import evaluate, format_report
 from asr.inference import Transcriber, transcription_lines
+from asr.module import SCHEMA_VERSION
 from asr.training import train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,7 +57,7 @@ def test_train_writes_a_self_describing_best_checkpoint(trained: tuple[Path, Pat
     assert hparams["tokenizer"]["alphabet"].endswith("xyz")
     assert hparams["features"]["n_mels"] == 80
     assert hparams["model"]["hidden_size"] == 32
-    assert hparams["schema_version"] == 1
+    assert hparams["schema_version"] == SCHEMA_VERSION
     summary = json.loads((ckpt.parents[1] / "fit_summary.json").read_text())
     assert summary["epochs"] == 2 and summary["best_checkpoint"] == str(ckpt)
 
@@ -119,5 +120,43 @@ def test_scripts_decode_and_transcribe(trained: tuple[Path, Path], tmp_path: Pat
 
 def test_train_help_lists_config_groups(tmp_path: Path) -> None:
     out = _run("train.py", "--help", cwd=tmp_path)
-    assert "model: bilstm" in out.stdout and "trainer: cpu, ddp, gpu" in out.stdout
+    assert "model: rnn" in out.stdout and "trainer: cpu, ddp, gpu" in out.stdout
     assert "data: fsdd, librispeech, manifest, synthetic" in out.stdout
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        ["model.rnn_type=gru"],
+        ["model.rnn_type=rnn"],
+        ["model.rnn_type=peephole_lstm"],
+        ["model.bidirectional=false", "model.projection=16", "model.layer_norm=true"],
+        ["model.frontend=conv", "model.conv_channels=4"],
+    ],
+    ids=" ".join,
+)
+def test_every_model_variant_trains_decodes_and_transcribes_through_the_scripts(
+    variant: list[str], trained: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The default bidirectional LSTM goes through the `trained` fixture; here, the rest of the family."""
+    _, data = trained
+    run = tmp_path / "run"
+    _run(
+        "train.py",
+        f"paths.root={data.parents[1]}",
+        f"hydra.run.dir={run}",
+        *TINY_DATA,
+        *TINY_RUN,
+        *variant,
+        cwd=tmp_path,
+    )
+    ckpt = run / "checkpoints" / "best.ckpt"
+    model = torch.load(ckpt, map_location="cpu", weights_only=False)["hyper_parameters"]["model"]
+    for override in variant:
+        key, value = override.removeprefix("model.").split("=")
+        assert str(model[key]).lower() == value
+    out = _run("decode.py", f"ckpt={ckpt}", f"manifest={data / 'test.jsonl'}", cwd=tmp_path)
+    assert "WER" in out.stdout
+    wav = sorted((data / "audio" / "test").glob("*.wav"))[0]
+    out = _run("transcribe.py", f"ckpt={ckpt}", f"audio=[{wav}]", "device=cpu", cwd=tmp_path)
+    assert len(out.stdout.splitlines()) == 1

@@ -3,7 +3,6 @@ import torch
 import torchaudio
 
 from asr.features import LogMel, SpecAugment
-from asr.model import AcousticModel
 
 
 def test_logmel_shape_and_lengths() -> None:
@@ -24,27 +23,6 @@ def test_features_are_the_same_alone_or_in_a_padded_batch() -> None:
     batched, batch_frames = feats(batch, torch.tensor([12000, 20000]))
     assert batch_frames[0] == frames[0]
     assert torch.allclose(alone[0], batched[0, : frames[0]], atol=1e-4)
-
-
-def test_frame_stacking_lengths() -> None:
-    model = AcousticModel(n_mels=8, vocab_size=5, hidden_size=16, num_layers=2, stride=3)
-    logits, lengths = model(torch.randn(2, 10, 8), torch.tensor([10, 7]))
-    assert logits.shape == (2, 4, 5)
-    assert lengths.tolist() == [4, 3]
-
-
-def test_padding_does_not_leak_into_either_direction() -> None:
-    model = AcousticModel(n_mels=8, vocab_size=5, hidden_size=16, num_layers=2, stride=2).eval()
-    x = torch.randn(1, 12, 8)
-    alone, _ = model(x, torch.tensor([12]))
-    batch = torch.cat([x, torch.zeros(1, 8, 8)], dim=1)
-    noisy_pad = batch.clone()
-    noisy_pad[:, 12:] = torch.randn(1, 8, 8) * 100
-    long = torch.randn(1, 20, 8)
-    for padded in (batch, noisy_pad):
-        out, lengths = model(torch.cat([padded, long]), torch.tensor([12, 20]))
-        assert lengths.tolist() == [6, 10]
-        assert torch.allclose(out[0, :6], alone[0], atol=1e-5)
 
 
 def test_specaugment_masks_only_inside_each_utterance_and_only_in_training() -> None:

@@ -20,7 +20,7 @@ from asr.metrics import error_rates
 from asr.model import AcousticModel
 from asr.text import CharTokenizer
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the recurrent family (model.rnn_type and friends); layer names changed
 
 
 def warmup_cosine(step: int, warmup: int, total: int, floor: float) -> float:
@@ -51,7 +51,8 @@ class SpeechRecognizer(L.LightningModule):
         super().__init__()
         if schema_version != SCHEMA_VERSION:
             raise ValueError(
-                f"checkpoint schema {schema_version} is not {SCHEMA_VERSION}: retrain or convert it"
+                f"checkpoint schema {schema_version} is not this version's {SCHEMA_VERSION}: "
+                "retrain it with this version, or load it with the version that wrote it"
             )
         self.save_hyperparameters()
         self.tokenizer = CharTokenizer.from_dict(tokenizer)

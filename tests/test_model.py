@@ -1,0 +1,74 @@
+"""The acoustic model family: every front end and recurrent kind, one or two directions."""
+
+import pytest
+import torch
+
+from asr.model import AcousticModel
+from asr.recurrent import RNN_TYPES
+
+VARIANTS = [
+    *({"rnn_type": kind} for kind in RNN_TYPES),
+    {"rnn_type": "lstm", "bidirectional": False},
+    {"rnn_type": "peephole_lstm", "bidirectional": False},
+    {"rnn_type": "gru", "projection": 6, "layer_norm": True},
+    {"rnn_type": "lstm", "frontend": "conv", "conv_channels": 4},
+]
+
+
+def _model(**variant) -> AcousticModel:
+    torch.manual_seed(0)
+    return AcousticModel(n_mels=8, vocab_size=5, hidden_size=16, num_layers=2, stride=2, **variant).eval()
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=str)
+def test_output_lengths_match_the_logits(variant: dict) -> None:
+    model = AcousticModel(n_mels=8, vocab_size=5, hidden_size=16, num_layers=2, stride=3, **variant)
+    logits, lengths = model(torch.randn(2, 10, 8), torch.tensor([10, 7]))
+    assert logits.shape == (2, 4, 5)
+    assert lengths.tolist() == [4, 3]
+    assert lengths.tolist() == model.output_lengths(torch.tensor([10, 7])).tolist()
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=str)
+def test_padding_does_not_leak_into_either_direction(variant: dict) -> None:
+    model = _model(**variant)
+    x = torch.randn(1, 12, 8)
+    alone, _ = model(x, torch.tensor([12]))
+    noisy_pad = torch.cat([x, torch.randn(1, 8, 8) * 100], dim=1)
+    out, lengths = model(torch.cat([noisy_pad, torch.randn(1, 20, 8)]), torch.tensor([12, 20]))
+    assert lengths.tolist() == [6, 10]
+    torch.testing.assert_close(out[0, :6], alone[0], atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=str)
+def test_unidirectional_outputs_do_not_see_the_future(variant: dict) -> None:
+    """What makes a model streamable, and what a bidirectional one gives up streaming for."""
+    model = _model(**variant)
+    x = torch.randn(1, 12, 8)
+    changed = x.clone()
+    changed[:, 10:] = torch.randn(1, 2, 8)
+    out, _ = model(x, torch.tensor([12]))
+    out_changed, _ = model(changed, torch.tensor([12]))
+    past = torch.allclose(out[0, :3], out_changed[0, :3], atol=1e-6)
+    assert past == (not variant.get("bidirectional", True) and variant.get("frontend") != "conv")
+
+
+def test_gru_and_plain_rnn_have_three_and_one_quarters_of_the_lstm_recurrent_weights() -> None:
+    def recurrent_params(kind: str) -> int:
+        return sum(p.numel() for p in _model(rnn_type=kind).rnn.parameters())
+
+    lstm = recurrent_params("lstm")
+    assert recurrent_params("gru") * 4 == lstm * 3
+    assert recurrent_params("rnn") * 4 == lstm
+    peephole_extra = 2 * 2 * 3 * 16  # 2 layers x 2 directions x (w_ci, w_cf, w_co) x hidden
+    single_bias = 2 * 2 * 4 * 16  # torch keeps two bias vectors per gate; one is redundant
+    assert recurrent_params("peephole_lstm") == lstm + peephole_extra - single_bias
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [("rnn_type", "transformer", "model.rnn_type='transformer'"), ("frontend", "wav2vec", "model.frontend")],
+)
+def test_unknown_choices_name_the_override_and_the_options(key: str, value: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        _model(**{key: value})
