@@ -19,9 +19,12 @@ GATES = ("i", "f", "c", "o")  # the row-block order of torch.nn.LSTM's weights: 
 class ReferenceLSTMCell(nn.Module):
     """One LSTM step exactly as the equations read.
 
-    f_t = σ(W_f[h_{t-1}, x_t] + b_f)     i_t = σ(W_i[h_{t-1}, x_t] + b_i)
-    Ĉ_t = tanh(W_c[h_{t-1}, x_t] + b_c)  C_t = f_t * C_{t-1} + i_t * Ĉ_t
-    o_t = σ(W_o[h_{t-1}, x_t] + b_o)     h_t = o_t * tanh(C_t)
+    f_t = sigmoid(W_f[h_{t-1}, x_t] + b_f)
+    i_t = sigmoid(W_i[h_{t-1}, x_t] + b_i)
+    Ĉ_t = tanh(W_c[h_{t-1}, x_t] + b_c)
+    C_t = f_t * C_{t-1} + i_t * Ĉ_t
+    o_t = sigmoid(W_o[h_{t-1}, x_t] + b_o)
+    h_t = o_t * tanh(C_t)
     """
 
     def __init__(self, input_size: int, hidden_size: int) -> None:
@@ -100,9 +103,11 @@ def peephole_recurrence(
 class PeepholeLSTMDirection(nn.Module):
     """One direction of a peephole LSTM layer (Gers & Schmidhuber, 2000; diagonal peepholes).
 
-    i_t = σ(W_i[h_{t-1}, x_t] + w_ci * C_{t-1} + b_i)   f_t = σ(W_f[h_{t-1}, x_t] + w_cf * C_{t-1} + b_f)
+    i_t = sigmoid(W_i[h_{t-1}, x_t] + w_ci * C_{t-1} + b_i)
+    f_t = sigmoid(W_f[h_{t-1}, x_t] + w_cf * C_{t-1} + b_f)
     C_t = f_t * C_{t-1} + i_t * tanh(W_c[h_{t-1}, x_t] + b_c)
-    o_t = σ(W_o[h_{t-1}, x_t] + w_co * C_t + b_o)       h_t = o_t * tanh(C_t)
+    o_t = sigmoid(W_o[h_{t-1}, x_t] + w_co * C_t + b_o)
+    h_t = o_t * tanh(C_t)
     """
 
     def __init__(self, input_size: int, hidden_size: int) -> None:
