@@ -60,6 +60,7 @@ def test_train_writes_a_self_describing_best_checkpoint(trained: tuple[Path, Pat
     assert hparams["schema_version"] == SCHEMA_VERSION
     summary = json.loads((ckpt.parents[1] / "fit_summary.json").read_text())
     assert summary["epochs"] == 2 and summary["best_checkpoint"] == str(ckpt)
+    assert 0 < summary["train_seconds"] < summary["fit_seconds"]
 
 
 def test_decode_reports_wer_cer_and_error_counts(trained: tuple[Path, Path]) -> None:

@@ -80,22 +80,37 @@ def reverse_padded(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     return x.gather(1, index.view(*index.shape, *([1] * (x.dim() - 2))).expand_as(x))
 
 
+def peephole_step(
+    x_t: torch.Tensor,
+    h: torch.Tensor,
+    c: torch.Tensor,
+    w_hh_t: torch.Tensor,
+    w_ci: torch.Tensor,
+    w_cf: torch.Tensor,
+    w_co: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One time step; x_t (B, 4H) already holds W_x x_t + b, w_hh_t is W_h transposed."""
+    i, f, g, o = (x_t + torch.mm(h, w_hh_t)).chunk(4, dim=1)
+    i = torch.sigmoid(i + w_ci * c)
+    f = torch.sigmoid(f + w_cf * c)
+    c = f * c + i * torch.tanh(g)
+    h = torch.sigmoid(o + w_co * c) * torch.tanh(c)
+    return h, c
+
+
 def peephole_recurrence(
     x_proj: torch.Tensor, w_hh: torch.Tensor, w_peep: torch.Tensor, h: torch.Tensor, c: torch.Tensor
 ) -> torch.Tensor:
-    """The time loop alone: x_proj (T, B, 4H) already holds W_x x_t + b for every step.
+    """The time loop alone over x_proj (T, B, 4H); (T, B, H) hidden states.
 
-    Plain eager code on purpose: on CPU, TorchScript made this loop 3x slower and a compiled
-    step gained nothing (benchmarks/peephole_speed.py measures both).
+    Plain eager code on purpose: on CPU, TorchScript gained nothing and a compiled step about a
+    tenth, for seconds of compilation in every process (benchmarks/peephole_speed.py).
     """
     w_ci, w_cf, w_co = w_peep.unbind(0)
+    w_hh_t = w_hh.t()
     out = []
     for x_t in x_proj.unbind(0):
-        i, f, g, o = (x_t + torch.mm(h, w_hh.t())).chunk(4, dim=1)
-        i = torch.sigmoid(i + w_ci * c)
-        f = torch.sigmoid(f + w_cf * c)
-        c = f * c + i * torch.tanh(g)
-        h = torch.sigmoid(o + w_co * c) * torch.tanh(c)
+        h, c = peephole_step(x_t, h, c, w_hh_t, w_ci, w_cf, w_co)
         out.append(h)
     return torch.stack(out)
 

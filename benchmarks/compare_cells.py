@@ -1,0 +1,148 @@
+"""LSTM, GRU, plain RNN and peephole LSTM, one or two directions, measured on the embedded corpus.
+
+    python benchmarks/compare_cells.py [--epochs 3] [--variants lstm,lstm-uni,gru,rnn,peephole] [override ...]
+
+Trains each variant of the default model (3 recurrent layers of 256 per direction, frame stacking)
+on the default synthetic corpus with the same budget: the same epochs over the same batches in the
+same order, from the same seed. Each variant runs in its own process, so its peak memory is its
+own. Reports parameters, training throughput (seconds of audio per second of training epochs,
+validation excluded), peak memory (CUDA allocator peak on a GPU, the process's peak RSS on CPU),
+validation WER/CER of the best checkpoint, and the real-time factor of transcribing the 200
+validation files on CPU (decode wall time / audio duration, audio loading included). Extra
+arguments are Hydra overrides for every variant (`trainer=gpu` to train on a GPU). Prints a
+Markdown table and writes benchmarks/results/compare_cells.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from hydra import compose, initialize_config_dir
+
+from asr.data.manifest import read_manifest
+from asr.inference import Transcriber
+from asr.metrics import error_report
+from asr.text import CharTokenizer
+from asr.training import train
+
+ROOT = Path(__file__).resolve().parents[1]
+VARIANTS = {
+    "lstm": ("bidirectional LSTM (default)", []),
+    "lstm-uni": ("unidirectional LSTM", ["model.bidirectional=false"]),
+    "gru": ("bidirectional GRU", ["model.rnn_type=gru"]),
+    "rnn": ("bidirectional plain RNN (tanh)", ["model.rnn_type=rnn"]),
+    "peephole": ("bidirectional peephole LSTM", ["model.rnn_type=peephole_lstm"]),
+    "conv": ("bidirectional LSTM, conv front end", ["model.frontend=conv"]),
+}
+DEFAULT_VARIANTS = "lstm,lstm-uni,gru,rnn,peephole"
+
+
+def measure(name: str, epochs: int, overrides: list[str]) -> dict:
+    """Train, score and time one variant in this process."""
+    with tempfile.TemporaryDirectory() as tmp:
+        with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
+            cfg = compose(
+                "train",
+                overrides=[
+                    f"paths.root={ROOT}",
+                    f"paths.output_dir={tmp}/run",
+                    f"trainer.max_epochs={epochs}",
+                    "+trainer.enable_progress_bar=false",
+                    *VARIANTS[name][1],
+                    *overrides,
+                ],
+            )
+        ckpt = train(cfg)
+        summary = json.loads((Path(tmp) / "run" / "fit_summary.json").read_text())
+        peak_mib = (
+            torch.cuda.max_memory_allocated() / 2**20
+            if torch.cuda.is_initialized()
+            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        )
+        tokenizer = CharTokenizer()
+        train_audio = sum(u.duration for u in read_manifest(cfg.data.train_manifest, tokenizer))
+        val = read_manifest(cfg.data.val_manifest, tokenizer)
+        transcriber = Transcriber.from_checkpoint(ckpt, device="cpu")
+        start = time.perf_counter()
+        hypotheses = transcriber.transcribe_files([u.audio_filepath for u in val])
+        decode_seconds = time.perf_counter() - start
+        report = error_report([u.text for u in val], hypotheses, [str(u.audio_filepath) for u in val], 0)
+    return {
+        "variant": VARIANTS[name][0],
+        "overrides": VARIANTS[name][1],
+        "params": summary["params"],
+        "epochs": summary["epochs"],
+        "train_seconds": summary["train_seconds"],
+        "train_audio_per_second": round(train_audio * summary["epochs"] / summary["train_seconds"], 1),
+        "peak_memory_mib": round(peak_mib),
+        "peak_memory_kind": "CUDA allocated" if torch.cuda.is_initialized() else "process RSS",
+        "val_wer": report["wer"],
+        "val_cer": report["cer"],
+        "cpu_rtf": round(decode_seconds / sum(u.duration for u in val), 4),
+    }
+
+
+def table(rows: list[dict]) -> str:
+    lines = [
+        "| variant | params | train audio s/s | peak memory (MiB) | val WER | val CER | CPU RTF |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['variant']} | {r['params'] / 1e6:.2f} M | {r['train_audio_per_second']} "
+            f"| {r['peak_memory_mib']} | {100 * r['val_wer']:.2f}% | {100 * r['val_cer']:.2f}% "
+            f"| {r['cpu_rtf']} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--variants", default=DEFAULT_VARIANTS, help=", ".join(VARIANTS))
+    parser.add_argument("--one", choices=VARIANTS, help=argparse.SUPPRESS)
+    parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("overrides", nargs="*")
+    args = parser.parse_args()
+    if args.one:
+        args.result.write_text(json.dumps(measure(args.one, args.epochs, args.overrides)))
+        return
+    names = args.variants.split(",")
+    unknown = sorted(set(names) - set(VARIANTS))
+    if unknown:
+        parser.error(f"unknown variants {unknown}: choose from {', '.join(VARIANTS)}")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            result = Path(tmp) / f"{name}.json"
+            one = ["--one", name, "--result", str(result), "--epochs", str(args.epochs)]
+            subprocess.run([sys.executable, __file__, *one, "--", *args.overrides], check=True)
+            rows.append(json.loads(result.read_text()))
+            print(table(rows[-1:]).splitlines()[-1], flush=True)
+    output = {
+        "command": " ".join(["python", "benchmarks/compare_cells.py", *map(shlex.quote, sys.argv[1:])]),
+        "commit": subprocess.run(
+            ["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}",
+        "rows": rows,
+    }
+    out = ROOT / "benchmarks" / "results" / "compare_cells.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(output, indent=2) + "\n")
+    print(f"{output['machine']}, commit {output['commit']}\n{table(rows)}")
+
+
+if __name__ == "__main__":
+    main()
