@@ -1,12 +1,14 @@
-"""LSTM, GRU, plain RNN and peephole LSTM, one or two directions, measured on the embedded corpus.
+"""LSTM, GRU, plain RNN, peephole LSTM, one or two directions, two front ends, on the embedded corpus.
 
-    python benchmarks/compare_cells.py [--epochs 3] [--variants lstm,lstm-uni,gru,rnn,peephole] [override ...]
+    python benchmarks/compare_cells.py [--epochs 3] [--variants lstm,gru,...] [override ...]
 
-Trains each variant of the default model (3 recurrent layers of 256 per direction, frame stacking)
+Variants: lstm (the default), lstm-uni, gru, rnn, peephole, conv (all by default). Trains each
+variant of the default model (3 recurrent layers of 256 per direction, frame stacking)
 on the default synthetic corpus with the same budget: the same epochs over the same batches in the
 same order, from the same seed. Each variant runs in its own process, so its peak memory is its
-own. Reports parameters, training throughput (seconds of audio per second of training epochs,
-validation excluded), peak memory (CUDA allocator peak on a GPU, the process's peak RSS on CPU),
+own, and the corpus is prepared before any of them. Reports parameters, training throughput
+(seconds of audio per second of training epochs, validation excluded), peak memory (CUDA allocator
+peak on a GPU; on CPU the process's peak RSS, and in the JSON its RSS before training began),
 validation WER/CER of the best checkpoint, and the real-time factor of transcribing the 200
 validation files on CPU (decode wall time / audio duration, audio loading included). Extra
 arguments are Hydra overrides for every variant (`trainer=gpu` to train on a GPU). Prints a
@@ -45,7 +47,7 @@ VARIANTS = {
     "peephole": ("bidirectional peephole LSTM", ["model.rnn_type=peephole_lstm"]),
     "conv": ("bidirectional LSTM, conv front end", ["model.frontend=conv"]),
 }
-DEFAULT_VARIANTS = "lstm,lstm-uni,gru,rnn,peephole"
+DEFAULT_VARIANTS = ",".join(VARIANTS)
 
 
 def measure(name: str, epochs: int, overrides: list[str]) -> dict:
@@ -63,6 +65,7 @@ def measure(name: str, epochs: int, overrides: list[str]) -> dict:
                     *overrides,
                 ],
             )
+        start_rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         ckpt = train(cfg)
         summary = json.loads((Path(tmp) / "run" / "fit_summary.json").read_text())
         peak_mib = (
@@ -87,6 +90,7 @@ def measure(name: str, epochs: int, overrides: list[str]) -> dict:
         "train_audio_per_second": round(train_audio * summary["epochs"] / summary["train_seconds"], 1),
         "peak_memory_mib": round(peak_mib),
         "peak_memory_kind": "CUDA allocated" if torch.cuda.is_initialized() else "process RSS",
+        "rss_before_training_mib": round(start_rss_mib),
         "val_wer": report["wer"],
         "val_cer": report["cer"],
         "cpu_rtf": round(decode_seconds / sum(u.duration for u in val), 4),
@@ -122,6 +126,8 @@ def main() -> None:
     unknown = sorted(set(names) - set(VARIANTS))
     if unknown:
         parser.error(f"unknown variants {unknown}: choose from {', '.join(VARIANTS)}")
+    prepare = [sys.executable, ROOT / "scripts" / "prepare_data.py", f"paths.root={ROOT}", *args.overrides]
+    subprocess.run(prepare, check=True, cwd=ROOT)  # so no variant's time or memory includes it
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
