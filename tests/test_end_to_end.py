@@ -11,6 +11,7 @@ import soundfile as sf
 import torch
 from hydra import compose, initialize_config_dir
 
+from asr import training
 from asr.evaluation import evaluate, format_report
 from asr.inference import Transcriber, transcription_lines
 from asr.module import SCHEMA_VERSION
@@ -161,3 +162,15 @@ def test_every_model_variant_trains_decodes_and_transcribes_through_the_scripts(
     wav = sorted((data / "audio" / "test").glob("*.wav"))[0]
     out = _run("transcribe.py", f"ckpt={ckpt}", f"audio=[{wav}]", "device=cpu", cwd=tmp_path)
     assert len(out.stdout.splitlines()) == 1
+
+
+def test_train_timer_counts_training_epochs_but_not_validation(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = iter([0.0, 10.0, 15.0, 99.0])  # epoch 1 from 0 to 10, validation, epoch 2 from 15 to 99
+    monkeypatch.setattr(training.time, "monotonic", lambda: next(clock))
+    timer = training.TrainTimer()
+    timer.on_validation_start(None, None)  # the sanity check, before any epoch: not counted
+    for _ in range(2):
+        timer.on_train_epoch_start(None, None)
+        timer.on_validation_start(None, None)
+        timer.on_train_epoch_end(None, None)  # runs after validation: adds nothing
+    assert timer.seconds == 10.0 + 84.0
