@@ -17,6 +17,8 @@ import json
 import os
 import platform
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -99,7 +101,15 @@ def main() -> None:
         if device.type == "cuda"
         else f"{platform.machine()} CPU, {torch.get_num_threads()} threads of {os.cpu_count()} cores"
     )
-    result = {"machine": f"{machine}, torch {torch.__version__}", "batch": args.batch, "frames": args.frames}
+    describe = ["git", "describe", "--always", "--dirty"]
+    commit = subprocess.run(describe, cwd=ROOT, capture_output=True, text=True)
+    result = {
+        "command": " ".join(["python", "benchmarks/peephole_speed.py", *sys.argv[1:]]),
+        "commit": commit.stdout.strip(),
+        "machine": f"{machine}, torch {torch.__version__}",
+        "batch": args.batch,
+        "frames": args.frames,
+    }
     result["rows"] = rows
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
