@@ -1,6 +1,6 @@
 """Speed of the peephole LSTM stack against torch's fused LSTM (cuDNN on GPU, the CPU kernel here).
 
-    python benchmarks/peephole_speed.py [--batch 24] [--frames 100] [--repeats 5]
+    python benchmarks/peephole_speed.py [--batch 24] [--frames 100] [--repeats 15]
 
 Times one forward + backward pass of the default recurrent stack (3 bidirectional layers of 256,
 input 240 = 80 mels x 3 stacked frames) on a demo-sized batch (24 utterances of 100 encoder
@@ -32,12 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 EAGER_STEP, EAGER_LOOP = cells.peephole_step, cells.peephole_recurrence
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
-def time_stack(rnn_type: str, args: argparse.Namespace, device: torch.device) -> dict:
+def make_step(rnn_type: str, args: argparse.Namespace, device: torch.device) -> Callable[[], None]:
+    """One forward + backward pass of a fresh stack on a fixed random batch."""
     torch.manual_seed(0)
     stack = RecurrentStack(240, rnn_type, 256, 3, True, 0.0).to(device)
     x = torch.randn(args.batch, args.frames, 240, device=device)
@@ -45,54 +41,56 @@ def time_stack(rnn_type: str, args: argparse.Namespace, device: torch.device) ->
 
     def step() -> None:
         stack(x, lengths).square().mean().backward()
-        _sync(device)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
 
-    start = time.perf_counter()
-    step()
-    first = time.perf_counter() - start
-    step()
-    times = []
-    for _ in range(args.repeats):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return {"first_call_s": round(first, 2), "ms_per_batch": round(1000 * statistics.median(times), 1)}
+    return step
 
 
-def variants() -> list[tuple[str, str, Callable[[], None]]]:
-    """(name, rnn_type, how to install it): the peephole ones swap cells' step or loop function."""
-
-    def eager() -> None:
-        cells.peephole_step, cells.peephole_recurrence = EAGER_STEP, EAGER_LOOP
-
-    def scripted_loop() -> None:
-        eager()
-        cells.peephole_recurrence = torch.jit.script(EAGER_LOOP)
-
-    def compiled_step() -> None:
-        eager()
-        cells.peephole_step = torch.compile(EAGER_STEP, dynamic=True)
-
+def variants() -> list[tuple[str, str, tuple[Callable, Callable]]]:
+    """(name, rnn_type, the step and loop functions the peephole layer is to use)."""
+    compiled_step = torch.compile(EAGER_STEP, dynamic=True)
     return [
-        ("torch.nn.LSTM", "lstm", eager),
-        ("peephole, eager (what training uses)", "peephole_lstm", eager),
-        ("peephole, TorchScript loop", "peephole_lstm", scripted_loop),
-        ("peephole, torch.compile step", "peephole_lstm", compiled_step),
+        ("torch.nn.LSTM", "lstm", (EAGER_STEP, EAGER_LOOP)),
+        ("peephole, eager (what training uses)", "peephole_lstm", (EAGER_STEP, EAGER_LOOP)),
+        ("peephole, TorchScript loop", "peephole_lstm", (EAGER_STEP, torch.jit.script(EAGER_LOOP))),
+        ("peephole, torch.compile step", "peephole_lstm", (compiled_step, EAGER_LOOP)),
     ]
+
+
+def measure(args: argparse.Namespace, device: torch.device) -> list[dict]:
+    """Time the variants in turn, one pass each per round, so that drift in the machine's speed
+    (frequency, neighbours) falls on all of them alike; the median over rounds is reported."""
+    chosen = variants()
+    steps, rows = [], []
+    for name, rnn_type, functions in chosen:
+        cells.peephole_step, cells.peephole_recurrence = functions
+        steps.append(make_step(rnn_type, args, device))
+        start = time.perf_counter()
+        steps[-1]()
+        rows.append({"variant": name, "first_call_s": round(time.perf_counter() - start, 2)})
+        steps[-1]()
+    times: list[list[float]] = [[] for _ in chosen]
+    for _ in range(args.repeats):
+        for index, (_, _, functions) in enumerate(chosen):
+            cells.peephole_step, cells.peephole_recurrence = functions
+            start = time.perf_counter()
+            steps[index]()
+            times[index].append(time.perf_counter() - start)
+    for row, seconds in zip(rows, times, strict=True):
+        row["ms_per_batch"] = round(1000 * statistics.median(seconds), 1)
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=24)
     parser.add_argument("--frames", type=int, default=100)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "peephole_speed.json")
     args = parser.parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    rows = []
-    for name, rnn_type, install in variants():
-        install()
-        rows.append({"variant": name, **time_stack(rnn_type, args, device)})
+    rows = measure(args, device)
     base = rows[0]["ms_per_batch"]
     for row in rows:
         row["relative_to_torch_lstm"] = round(row["ms_per_batch"] / base, 2)
