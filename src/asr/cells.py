@@ -103,8 +103,8 @@ def peephole_recurrence(
 ) -> torch.Tensor:
     """The time loop alone over x_proj (T, B, 4H); (T, B, H) hidden states.
 
-    Plain eager code on purpose: on CPU, TorchScript gained nothing and a compiled step about a
-    tenth, for seconds of compilation in every process (benchmarks/peephole_speed.py).
+    Plain eager code on purpose: on CPU, neither TorchScript over this loop nor torch.compile of
+    the step made it faster (benchmarks/peephole_speed.py), and both cost start-up time.
     """
     w_ci, w_cf, w_co = w_peep.unbind(0)
     w_hh_t = w_hh.t()
