@@ -72,3 +72,14 @@ def test_gru_and_plain_rnn_have_three_and_one_quarters_of_the_lstm_recurrent_wei
 def test_unknown_choices_name_the_override_and_the_options(key: str, value: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         _model(**{key: value})
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=str)
+def test_every_variant_trains_under_bf16_autocast(variant: dict) -> None:
+    """trainer=gpu trains in bf16-mixed; the peephole layer mixes bf16 matmuls with fp32 state."""
+    model = _model(**variant).train()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        logits, _ = model(torch.randn(2, 12, 8), torch.tensor([12, 7]))
+    logits.float().square().mean().backward()
+    assert torch.isfinite(logits.float()).all()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
