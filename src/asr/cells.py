@@ -13,6 +13,8 @@ import math
 import torch
 from torch import nn
 
+from asr.padding import length_mask
+
 GATES = ("i", "f", "c", "o")  # the row-block order of torch.nn.LSTM's weights: i, f, g (= Ĉ), o
 
 
@@ -74,9 +76,9 @@ def reverse_padded(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     A backward recurrence run over the result starts at each utterance's last real frame, which is
     what packed sequences give `nn.LSTM`; applying it twice restores the input.
     """
-    time = torch.arange(x.size(1), device=x.device)
-    lengths = lengths.to(x.device).unsqueeze(1)
-    index = torch.where(time < lengths, lengths - 1 - time, time)
+    lengths = lengths.to(x.device)
+    time = torch.arange(x.size(1), device=x.device).expand(x.size(0), -1)
+    index = torch.where(length_mask(lengths, x.size(1)), lengths[:, None] - 1 - time, time)
     return x.gather(1, index.view(*index.shape, *([1] * (x.dim() - 2))).expand_as(x))
 
 
@@ -157,8 +159,8 @@ class PeepholeLSTM(nn.Module):
         self.backward_dir = PeepholeLSTMDirection(input_size, hidden_size) if bidirectional else None
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        lengths = lengths.to(x.device)
         outputs = [self.forward_dir(x)]
         if self.backward_dir is not None:
             outputs.append(reverse_padded(self.backward_dir(reverse_padded(x, lengths)), lengths))
-        mask = torch.arange(x.size(1), device=x.device) < lengths.to(x.device).unsqueeze(1)
-        return torch.cat(outputs, dim=-1) * mask.unsqueeze(-1)
+        return torch.cat(outputs, dim=-1) * length_mask(lengths, x.size(1)).unsqueeze(-1)

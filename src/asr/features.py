@@ -10,10 +10,7 @@ import torch
 import torchaudio
 from torch import nn
 
-
-def length_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
-    """(B, T) boolean mask, True on the first `lengths[b]` positions of row b."""
-    return torch.arange(max_len, device=lengths.device)[None, :] < lengths[:, None]
+from asr.padding import length_mask
 
 
 class LogMel(nn.Module):

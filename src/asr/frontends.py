@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from asr.padding import length_mask
+
 FRONTENDS = ("stack", "conv")
 
 
@@ -76,8 +78,7 @@ class ConvFrontend(nn.Module):
     @staticmethod
     def _mask(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Zero the frames of (B, C, T, mels) past each utterance's length."""
-        keep = torch.arange(x.size(2), device=x.device) < lengths.to(x.device).unsqueeze(1)
-        return x * keep[:, None, :, None]
+        return x * length_mask(lengths.to(x.device), x.size(2))[:, None, :, None]
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = self._mask(x.unsqueeze(1), lengths)

@@ -17,7 +17,8 @@ RNN_TYPES = (*TORCH_RNNS, "peephole_lstm")
 
 
 class PackedRecurrence(nn.Module):
-    """A torch recurrent module (cuDNN on GPU) run on packed sequences, padded in and out."""
+    """A torch recurrent module (cuDNN on GPU) run on packed sequences, padded in and out;
+    `lengths` on the CPU, as packing needs them."""
 
     def __init__(
         self,
@@ -39,7 +40,7 @@ class PackedRecurrence(nn.Module):
         )
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
         out, _ = self.rnn(packed)
         return pad_packed_sequence(out, batch_first=True, total_length=x.size(1))[0]
 
@@ -92,6 +93,7 @@ class RecurrentStack(nn.Module):
         self.layers, self.between = nn.ModuleList(layers), nn.ModuleList(between)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        lengths = lengths.cpu()  # packing needs them on the host: one device sync, not one per layer
         for index, layer in enumerate(self.layers):
             x = layer(x, lengths)
             if index < len(self.between):
