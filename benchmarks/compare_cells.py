@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import resource
 import shlex
 import subprocess
@@ -31,6 +29,7 @@ from pathlib import Path
 
 import torch
 from hydra import compose, initialize_config_dir
+from provenance import commit, machine
 
 from asr.data.manifest import read_manifest
 from asr.inference import Transcriber
@@ -73,9 +72,7 @@ def measure(name: str, epochs: int, overrides: list[str]) -> dict:
             if torch.cuda.is_initialized()
             else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         )
-        tokenizer = CharTokenizer()
-        train_audio = sum(u.duration for u in read_manifest(cfg.data.train_manifest, tokenizer))
-        val = read_manifest(cfg.data.val_manifest, tokenizer)
+        val = read_manifest(cfg.data.val_manifest, CharTokenizer(), check_audio=False)
         transcriber = Transcriber.from_checkpoint(ckpt, device="cpu")
         start = time.perf_counter()
         hypotheses = transcriber.transcribe_files([u.audio_filepath for u in val])
@@ -87,7 +84,9 @@ def measure(name: str, epochs: int, overrides: list[str]) -> dict:
         "params": summary["params"],
         "epochs": summary["epochs"],
         "train_seconds": summary["train_seconds"],
-        "train_audio_per_second": round(train_audio * summary["epochs"] / summary["train_seconds"], 1),
+        "train_audio_per_second": round(
+            summary["train_audio_seconds"] * summary["epochs"] / summary["train_seconds"], 1
+        ),
         "peak_memory_mib": round(peak_mib),
         "peak_memory_kind": "CUDA allocated" if torch.cuda.is_initialized() else "process RSS",
         "rss_before_training_mib": round(start_rss_mib),
@@ -138,10 +137,8 @@ def main() -> None:
             print(table(rows[-1:]).splitlines()[-1], flush=True)
     output = {
         "command": " ".join(["python", "benchmarks/compare_cells.py", *map(shlex.quote, sys.argv[1:])]),
-        "commit": subprocess.run(
-            ["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True
-        ).stdout.strip(),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}",
+        "commit": commit(),
+        "machine": machine(),
         "rows": rows,
     }
     out = ROOT / "benchmarks" / "results" / "compare_cells.json"

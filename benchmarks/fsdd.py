@@ -15,20 +15,15 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
-import platform
 import shlex
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-import torch
 from hydra import compose, initialize_config_dir
+from provenance import commit, machine
 
-from asr.data.manifest import read_manifest
 from asr.evaluation import evaluate
-from asr.text import CharTokenizer
 from asr.training import train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,19 +56,17 @@ def main() -> None:
         ckpt = train(cfg)
         metrics = json.loads((Path(tmp) / "run" / "fit_summary.json").read_text())
         train_seconds = metrics["fit_seconds"]
-        train_audio = sum(u.duration for u in read_manifest(cfg.data.train_manifest, CharTokenizer()))
         report = evaluate(ckpt, cfg.data.test_manifest, device="cpu")
+    audio_trained = metrics["train_audio_seconds"] * metrics["epochs"]
     result = {
         "command": " ".join(["python", "benchmarks/fsdd.py", *(shlex.quote(a) for a in sys.argv[1:])]),
-        "commit": subprocess.run(
-            ["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True
-        ).stdout.strip(),
+        "commit": commit(),
         "split": f"leave-one-speaker-out ({args.holdout})" if args.holdout else "official (takes 0-4)",
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}",
+        "machine": machine(),
         "params": metrics["params"],
         "epochs": metrics["epochs"],
         "train_wall_seconds": round(train_seconds, 1),
-        "train_audio_per_second": round(train_audio * metrics["epochs"] / train_seconds, 1),
+        "train_audio_per_second": round(audio_trained / train_seconds, 1),
         "test_utterances": report["utterances"],
         "wer": report["wer"],
         "cer": report["cer"],

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import random
 import tempfile
 import time
@@ -24,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 import torch
+from provenance import machine
 from torch.utils.data import DataLoader
 
 from asr.data.corpora.librispeech import import_librispeech
@@ -96,7 +95,7 @@ def main() -> None:
         results = {
             "command": "python benchmarks/loader.py "
             + f"--hours {args.hours} --batch-seconds {args.batch_seconds}",
-            "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}",
+            "machine": machine(),
             "utterances": len(rows),
             "audio_hours": round(real / 3600, 2),
             "import_files_per_second": round(len(rows) / import_seconds, 1),

@@ -14,16 +14,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from provenance import commit, machine
 
 from asr import cells
 from asr.recurrent import RecurrentStack
@@ -94,17 +92,12 @@ def main() -> None:
     base = rows[0]["ms_per_batch"]
     for row in rows:
         row["relative_to_torch_lstm"] = round(row["ms_per_batch"] / base, 2)
-    machine = (
-        torch.cuda.get_device_name()
-        if device.type == "cuda"
-        else f"{platform.machine()} CPU, {torch.get_num_threads()} threads of {os.cpu_count()} cores"
-    )
-    describe = ["git", "describe", "--always", "--dirty"]
-    commit = subprocess.run(describe, cwd=ROOT, capture_output=True, text=True)
+    threads = f"{torch.get_num_threads()} threads"
+    device_name = torch.cuda.get_device_name() if device.type == "cuda" else threads
     result = {
         "command": " ".join(["python", "benchmarks/peephole_speed.py", *sys.argv[1:]]),
-        "commit": commit.stdout.strip(),
-        "machine": f"{machine}, torch {torch.__version__}",
+        "commit": commit(),
+        "machine": f"{machine()}, {device_name}",
         "batch": args.batch,
         "frames": args.frames,
     }

@@ -62,6 +62,8 @@ def test_train_writes_a_self_describing_best_checkpoint(trained: tuple[Path, Pat
     summary = json.loads((ckpt.parents[1] / "fit_summary.json").read_text())
     assert summary["epochs"] == 2 and summary["best_checkpoint"] == str(ckpt)
     assert 0 < summary["train_seconds"] < summary["fit_seconds"]
+    manifest = [json.loads(line) for line in (data / "train.jsonl").read_text().splitlines()]
+    assert summary["train_audio_seconds"] == pytest.approx(sum(row["duration"] for row in manifest), abs=0.1)
 
 
 def test_decode_reports_wer_cer_and_error_counts(trained: tuple[Path, Path]) -> None:

@@ -26,9 +26,9 @@ def _plain(node: DictConfig) -> dict:
 def train(cfg: DictConfig) -> Path:
     """Fit the model on `cfg.data`; return the checkpoint with the best validation WER.
 
-    Also writes `fit_summary.json` (best checkpoint and WER, epochs, steps, parameters, fit time
-    and the part of it spent in training epochs) to the run's folder, for scripts and benchmarks
-    that compare runs.
+    Also writes `fit_summary.json` (best checkpoint and WER, epochs, steps, parameters, fit time,
+    the part of it spent in training epochs, and the audio seconds in one training epoch) to the
+    run's folder, for scripts and benchmarks that compare runs.
     """
     L.seed_everything(cfg.seed, workers=True)
     output_dir = Path(cfg.paths.output_dir)
@@ -68,6 +68,7 @@ def train(cfg: DictConfig) -> Path:
         "params": sum(p.numel() for p in module.parameters()),
         "fit_seconds": round(time.monotonic() - start, 1),
         "train_seconds": round(timer.seconds, 1),
+        "train_audio_seconds": round(sum(u.duration for u in datamodule.datasets["train"].utterances), 1),
     }
     (output_dir / "fit_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     log.info("best checkpoint %s (val_wer %.4f)", best.best_model_path, best.best_model_score)
