@@ -1,8 +1,9 @@
-"""Score a checkpoint: python scripts/decode.py ckpt=PATH [manifest=PATH]; prints and writes WER/CER."""
+"""Score a checkpoint, greedy and beam side by side: python scripts/decode.py ckpt=PATH [manifest=PATH]."""
 
 import hydra
 from omegaconf import DictConfig
 
+from asr.decoder_config import DecoderConfig
 from asr.evaluation import evaluate, format_report, write_report
 
 
@@ -11,6 +12,7 @@ def main(cfg: DictConfig) -> None:
     report = evaluate(
         cfg.ckpt,
         cfg.manifest,
+        DecoderConfig.from_cfg(cfg.decoder),
         device=cfg.device,
         batch_seconds=cfg.batch_seconds,
         worst=cfg.worst,

@@ -12,8 +12,10 @@ import torch
 from hydra import compose, initialize_config_dir
 
 from asr import training
+from asr.decoder_config import DecoderConfig
 from asr.evaluation import evaluate, format_report
 from asr.inference import Transcriber, transcription_lines
+from asr.lm import read_arpa
 from asr.module import SCHEMA_VERSION
 from asr.training import train
 
@@ -66,16 +68,49 @@ def test_train_writes_a_self_describing_best_checkpoint(trained: tuple[Path, Pat
     assert summary["train_audio_seconds"] == pytest.approx(sum(row["duration"] for row in manifest), abs=0.1)
 
 
-def test_decode_reports_wer_cer_and_error_counts(trained: tuple[Path, Path]) -> None:
+def test_training_leaves_a_lexicon_an_lm_and_tuned_weights_beside_the_checkpoint(
+    trained: tuple[Path, Path],
+) -> None:
     ckpt, data = trained
-    report = evaluate(ckpt, data / "test.jsonl", device="cpu")
-    assert report["utterances"] == 6
-    words = report["reference_words"]
-    assert report["wer"] == pytest.approx(
-        (report["substitutions"] + report["deletions"] + report["insertions"]) / words
+    words = {
+        w
+        for line in (data / "train.jsonl").read_text().splitlines()
+        for w in json.loads(line)["text"].split()
+    }
+    assert set((ckpt.parent / "lexicon.txt").read_text().split()) == words
+    assert read_arpa(ckpt.parent / "lm.arpa").vocabulary == words | {"</s>", "<unk>"}
+    (entry,) = json.loads((ckpt.parent / "decoder.json").read_text())["tuned"]
+    table = [
+        line.split("\t") for line in (ckpt.parents[1] / "decoder_tuning.tsv").read_text().splitlines()[1:-1]
+    ]
+    assert len(table) == 7 * 5  # conf/decoder/beam.yaml's grid
+    best = min(table, key=lambda row: (float(row[2]), float(row[3]), float(row[0]), float(row[1])))
+    assert (entry["lm_weight"], entry["word_score"]) == (float(best[0]), float(best[1]))
+    assert entry["lexicon"] == "lexicon.txt" and entry["lm"] == "lm.arpa"
+    assert json.loads((ckpt.parents[1] / "fit_summary.json").read_text())["decoder"] == entry
+
+
+def test_decode_reports_greedy_and_beam_side_by_side(trained: tuple[Path, Path]) -> None:
+    ckpt, data = trained
+    report = evaluate(
+        ckpt,
+        data / "test.jsonl",
+        DecoderConfig.from_cfg(compose_config("decode", ["ckpt=x"]).decoder),
+        device="cpu",
     )
-    assert report["cer"] >= 0
-    assert "WER" in format_report(report)
+    assert report["utterances"] == 6 and report["decoder"] == "beam"
+    for name in ("greedy", "beam"):
+        result = report[name]
+        errors = result["substitutions"] + result["deletions"] + result["insertions"]
+        assert result["wer"] == pytest.approx(errors / result["reference_words"])
+        assert result["decode_seconds"] > 0 and result["decode_real_time_factor"] > 0
+    assert report["beam"]["settings"]["lexicon"] and report["beam"]["settings"]["lm"]
+    tuned = json.loads((ckpt.parent / "decoder.json").read_text())["tuned"][0]
+    assert report["beam"]["settings"]["lm_weight"] == tuned["lm_weight"]
+    assert [set(row) for row in report["hypotheses"]] == [{"id", "reference", "greedy", "beam"}] * 6
+    assert report["greedy"]["wer"] == evaluate(ckpt, data / "test.jsonl", device="cpu")["greedy"]["wer"]
+    assert format_report(report).splitlines()[-1].startswith("greedy WER")
+    assert "| beam WER" in format_report(report).splitlines()[-1]
 
 
 def test_transcribe_any_rate_stereo_file_and_folders(trained: tuple[Path, Path], tmp_path: Path) -> None:
@@ -109,17 +144,62 @@ def _run(script: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
     )
 
 
-def test_scripts_decode_and_transcribe(trained: tuple[Path, Path], tmp_path: Path) -> None:
+def test_scripts_decode_and_transcribe_find_the_runs_lm_without_arguments(
+    trained: tuple[Path, Path], tmp_path: Path
+) -> None:
     ckpt, data = trained
     wav = sorted((data / "audio" / "test").glob("*.wav"))[:2]
     out = _run("transcribe.py", f"ckpt={ckpt}", f"audio=[{wav[0]},{wav[1]}]", "device=cpu", cwd=tmp_path)
     assert len(out.stdout.splitlines()) == 2  # stdout carries the transcripts and nothing else
+    assert f"lexicon {ckpt.parent / 'lexicon.txt'}, lm {ckpt.parent / 'lm.arpa'}" in out.stderr
+    expected = Transcriber.from_checkpoint(
+        ckpt,
+        DecoderConfig.from_cfg(compose_config("transcribe", ["ckpt=x", "audio=x"]).decoder),
+        device="cpu",
+    )
+    assert out.stdout.splitlines() == expected.transcribe_files(wav)
     report = tmp_path / "report.json"
     out = _run(
         "decode.py", f"ckpt={ckpt}", f"manifest={data / 'test.jsonl'}", f"report={report}", cwd=tmp_path
     )
-    assert "WER" in out.stdout
-    assert json.loads(report.read_text())["utterances"] == 6
+    assert (
+        out.stdout.splitlines()[-2].startswith("greedy WER") and "| beam WER" in out.stdout.splitlines()[-2]
+    )
+    assert set(json.loads(report.read_text())) >= {"greedy", "beam", "hypotheses"}
+    out = _run("decode.py", f"ckpt={ckpt}", f"manifest={data / 'test.jsonl'}", "decoder=greedy", cwd=tmp_path)
+    assert "beam" not in out.stdout
+
+
+def test_build_lm_and_tune_decoder_scripts_serve_an_outside_lm(
+    trained: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """An LM built from other text, given with decoder.lm=PATH: tuned by the script, then used."""
+    ckpt, data = trained
+    lm = tmp_path / "other.arpa"
+    out = _run("build_lm.py", f"text={data / 'val.jsonl'}", f"out={lm}", "lm.order=2", cwd=tmp_path)
+    assert f"language model: {lm}" in out.stdout and read_arpa(lm).order == 2
+    args = [f"ckpt={ckpt}", f"decoder.lm={lm}", f"manifest={data / 'test.jsonl'}"]
+    failed = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "decode.py"), *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert failed.returncode != 0 and "tune_decoder.py" in failed.stderr  # not tuned for this LM yet
+    out = _run(
+        "tune_decoder.py", f"ckpt={ckpt}", f"decoder.lm={lm}", f"paths.root={data.parents[1]}", cwd=tmp_path
+    )
+    assert "lm_weight" in out.stdout
+    out = _run("decode.py", *args, cwd=tmp_path)
+    assert "| beam WER" in out.stdout
+    lm.write_text("\\data\\\nngram 1=1\n\n\\1-grams:\nnot-a-number\tword\n\\end\\\n")
+    failed = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "decode.py"), *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert failed.returncode != 0 and f"{lm}:5: a number cannot be read" in failed.stderr
 
 
 def test_train_help_lists_config_groups(tmp_path: Path) -> None:
@@ -152,6 +232,8 @@ def test_every_model_variant_trains_decodes_and_transcribes_through_the_scripts(
         *TINY_DATA,
         *TINY_RUN,
         *variant,
+        "decoder.tune.lm_weight=[1.0]",  # the grid search has its own test; here one point is enough
+        "decoder.tune.word_score=[0.0]",
         cwd=tmp_path,
     )
     ckpt = run / "checkpoints" / "best.ckpt"

@@ -1,44 +1,114 @@
-"""Scoring a checkpoint on a manifest: the work behind `scripts/decode.py`."""
+"""Scoring a checkpoint on a manifest: the work behind `scripts/decode.py`.
+
+The acoustic model runs once; greedy decoding and the configured decoder (when it is a beam
+search) then each decode the same log-probabilities, so their error rates and decoding times
+compare like for like.
+"""
 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
+import numpy as np
+
+from asr.data.audio import load_audio
 from asr.data.manifest import read_manifest
+from asr.decoder_config import Decoder, DecoderConfig, build_decoder
+from asr.decoding import BeamSearchDecoder, GreedyDecoder
 from asr.inference import Transcriber
 from asr.metrics import error_report
+
+GREEDY = DecoderConfig("greedy")
 
 
 def evaluate(
     ckpt: str | Path,
     manifest: str | Path,
+    decoder: DecoderConfig = GREEDY,
     device: str = "auto",
     batch_seconds: float = 120.0,
     worst: int = 10,
     on_error: str = "raise",
 ) -> dict:
-    """WER/CER report of checkpoint `ckpt` on every usable row of `manifest`."""
+    """WER/CER report of checkpoint `ckpt` on every usable row of `manifest`: greedy, and beside it
+    the configured beam search. `report["decoder"]` names the result that counts."""
     transcriber = Transcriber.from_checkpoint(ckpt, device=device, batch_seconds=batch_seconds)
-    rows = read_manifest(manifest, transcriber.module.tokenizer, on_error=on_error)
-    hypotheses = transcriber.transcribe_files([r.audio_filepath for r in rows])
-    report = error_report([r.text for r in rows], hypotheses, [str(r.audio_filepath) for r in rows], worst)
-    return {"checkpoint": str(ckpt), "manifest": str(manifest), **report}
+    tokenizer = transcriber.module.tokenizer
+    decoders: dict[str, Decoder] = {"greedy": GreedyDecoder(tokenizer)}
+    if decoder.name == "beam":
+        built = build_decoder(decoder, ckpt, tokenizer)
+        if isinstance(built, BeamSearchDecoder):
+            decoders["beam"] = built
+    rows = read_manifest(manifest, tokenizer, on_error=on_error)
+    start = time.perf_counter()
+    log_probs = transcriber.log_probs([load_audio(r.audio_filepath, transcriber.sample_rate) for r in rows])
+    acoustic_seconds = time.perf_counter() - start
+    audio_seconds = sum(r.duration for r in rows)
+    references, ids = [r.text for r in rows], [str(r.audio_filepath) for r in rows]
+    results, hypotheses = {}, {}
+    for name, search in decoders.items():
+        results[name], hypotheses[name] = score(search, log_probs, references, ids, audio_seconds, worst)
+    return {
+        "checkpoint": str(ckpt),
+        "manifest": str(manifest),
+        "decoder": list(decoders)[-1],
+        "utterances": len(rows),
+        "audio_seconds": round(audio_seconds, 2),
+        "acoustic_seconds": round(acoustic_seconds, 3),
+        **results,
+        "hypotheses": [
+            {"id": i, "reference": ref, **{name: hyps[n] for name, hyps in hypotheses.items()}}
+            for n, (i, ref) in enumerate(zip(ids, references, strict=True))
+        ],
+    }
+
+
+def score(
+    decoder: Decoder,
+    log_probs: list[np.ndarray],
+    references: list[str],
+    ids: list[str],
+    audio_seconds: float,
+    worst: int = 10,
+) -> tuple[dict, list[str]]:
+    """Error report of `decoder` on the log-probabilities, with its decoding time alone."""
+    start = time.perf_counter()
+    hyps = [decoder.decode(row) for row in log_probs]
+    seconds = time.perf_counter() - start
+    report = error_report(references, hyps, ids, worst)
+    report["decode_seconds"] = seconds
+    report["decode_real_time_factor"] = seconds / audio_seconds
+    if isinstance(decoder, BeamSearchDecoder):
+        report["settings"] = vars(decoder.settings) | {
+            "lexicon": decoder.constrained,
+            "lm": decoder.lm is not None,
+        }
+    return report, hyps
 
 
 def format_report(report: dict) -> str:
     lines = [
-        f"WER {100 * report['wer']:.2f}%  CER {100 * report['cer']:.2f}%  "
-        f"({report['utterances']} utterances, {report['reference_words']} words: "
-        f"{report['substitutions']} substitutions, {report['deletions']} deletions, "
-        f"{report['insertions']} insertions)",
+        f"{report['utterances']} utterances, {report['audio_seconds']:.1f} s of audio; acoustic model "
+        f"{report['acoustic_seconds']:.2f} s"
     ]
-    for row in report["worst"]:
-        lines += [
-            f"  {row['errors']} errors  {row['id']}",
-            f"    REF: {row['reference']}",
-            f"    HYP: {row['hypothesis']}",
-        ]
+    decoders = [name for name in ("greedy", "beam") if name in report]
+    for name in decoders:
+        r = report[name]
+        speed = 1 / max(r["decode_real_time_factor"], 1e-9)
+        lines.append(
+            f"{name:6s} WER {100 * r['wer']:.2f}%  CER {100 * r['cer']:.2f}%  ({r['reference_words']} words: "
+            f"{r['substitutions']} substitutions, {r['deletions']} deletions, {r['insertions']} insertions; "
+            f"decoding {r['decode_seconds']:.2f} s, {speed:.0f}x real time)"
+        )
+    final = report[report["decoder"]]
+    lines.append(f"worst utterances ({report['decoder']}):")
+    by_id = {row["id"]: row for row in report["hypotheses"]}
+    for row in final["worst"]:
+        lines += [f"  {row['errors']} errors  {row['id']}", f"    REF: {row['reference']}"]
+        lines += [f"    {name.upper():6s}: {by_id[row['id']][name]}" for name in decoders]
+    lines.append(" | ".join(f"{name} WER {100 * report[name]['wer']:.2f}%" for name in decoders))
     return "\n".join(lines)
 
 

@@ -6,10 +6,13 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from asr.data.audio import load_audio
 from asr.data.sampler import duration_batches
+from asr.decoder_config import Decoder, DecoderConfig, build_decoder
+from asr.decoding import GreedyDecoder
 from asr.module import SpeechRecognizer
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
@@ -38,39 +41,59 @@ def expand_audio_paths(paths: Sequence[str | Path]) -> list[Path]:
 
 
 class Transcriber:
-    """Greedy CTC transcription with a trained recogniser, in batches of similar length."""
+    """CTC transcription with a trained recogniser: log-probabilities in batches of similar length,
+    then the decoder (greedy unless given one)."""
 
-    def __init__(self, module: SpeechRecognizer, device: str = "auto", batch_seconds: float = 120.0) -> None:
+    def __init__(
+        self,
+        module: SpeechRecognizer,
+        decoder: Decoder | None = None,
+        device: str = "auto",
+        batch_seconds: float = 120.0,
+    ) -> None:
         self.device = pick_device(device)
         self.module = module.to(self.device).eval()
+        self.decoder = decoder or GreedyDecoder(module.tokenizer)
         self.batch_seconds = batch_seconds
 
     @classmethod
     def from_checkpoint(
-        cls, path: str | Path, device: str = "auto", batch_seconds: float = 120.0
+        cls,
+        path: str | Path,
+        decoder: DecoderConfig | None = None,
+        device: str = "auto",
+        batch_seconds: float = 120.0,
     ) -> Transcriber:
-        """Everything needed (vocabulary, features, model shape) is read from the checkpoint."""
+        """Everything needed (vocabulary, features, model shape) is read from the checkpoint; the
+        decoder's lexicon, LM and tuned weights from beside it."""
         if not Path(path).is_file():
             raise FileNotFoundError(f"checkpoint {path} does not exist: train first or fix the path")
         module = SpeechRecognizer.load_from_checkpoint(path, map_location="cpu")
-        return cls(module, device=device, batch_seconds=batch_seconds)
+        built = build_decoder(decoder, path, module.tokenizer) if decoder else None
+        return cls(module, built, device=device, batch_seconds=batch_seconds)
 
     @property
     def sample_rate(self) -> int:
         return self.module.features.sample_rate
 
     @torch.inference_mode()
-    def transcribe_waves(self, waves: Sequence[torch.Tensor]) -> list[str]:
-        """1-D float waveforms at `sample_rate` to text, in input order."""
-        texts = [""] * len(waves)
+    def log_probs(self, waves: Sequence[torch.Tensor]) -> list[np.ndarray]:
+        """1-D float waveforms at `sample_rate` to (T', vocab) CTC log-probabilities, in input order."""
+        out: list[np.ndarray] = [np.empty(0)] * len(waves)
         for batch in duration_batches([len(w) / self.sample_rate for w in waves], self.batch_seconds):
             lengths = torch.tensor([len(waves[i]) for i in batch], device=self.device)
             padded = torch.nn.utils.rnn.pad_sequence([waves[i] for i in batch], batch_first=True).to(
                 self.device
             )
-            for index, text in zip(batch, self.module.transcribe_batch(padded, lengths), strict=True):
-                texts[index] = text
-        return texts
+            log_probs, frames = self.module(padded, lengths)
+            log_probs = log_probs.cpu().numpy()
+            for index, row, n in zip(batch, log_probs, frames.tolist(), strict=True):
+                out[index] = row[:n]
+        return out
+
+    def transcribe_waves(self, waves: Sequence[torch.Tensor]) -> list[str]:
+        """1-D float waveforms at `sample_rate` to text, in input order."""
+        return [self.decoder.decode(row) for row in self.log_probs(waves)]
 
     def transcribe_files(self, paths: Sequence[str | Path]) -> list[str]:
         return self.transcribe_waves([load_audio(p, self.sample_rate) for p in paths])
@@ -80,6 +103,7 @@ def transcription_lines(
     ckpt: str | Path,
     audio: Sequence[str | Path],
     output_format: str = "text",
+    decoder: DecoderConfig | None = None,
     device: str = "auto",
     batch_seconds: float = 120.0,
 ) -> list[str]:
@@ -87,9 +111,8 @@ def transcription_lines(
     if output_format not in ("text", "jsonl"):
         raise ValueError(f"format must be 'text' or 'jsonl', not {output_format!r}")
     paths = expand_audio_paths(audio)
-    texts = Transcriber.from_checkpoint(ckpt, device=device, batch_seconds=batch_seconds).transcribe_files(
-        paths
-    )
+    transcriber = Transcriber.from_checkpoint(ckpt, decoder, device=device, batch_seconds=batch_seconds)
+    texts = transcriber.transcribe_files(paths)
     if output_format == "text":
         return texts
     return [json.dumps({"audio_filepath": str(p), "text": t}) for p, t in zip(paths, texts, strict=True)]

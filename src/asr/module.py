@@ -14,7 +14,7 @@ from lightning.pytorch.utilities import rank_zero_warn
 from torch import nn
 
 from asr.data.datamodule import Batch
-from asr.decoding import greedy_decode
+from asr.decoding import GreedyDecoder
 from asr.features import LogMel, SpecAugment
 from asr.metrics import error_rates
 from asr.model import AcousticModel
@@ -60,6 +60,7 @@ class SpeechRecognizer(L.LightningModule):
         self.augment = SpecAugment(**augment) if augment else None
         self.model = AcousticModel(self.features.n_mels, self.tokenizer.vocab_size, **model)
         self.ctc = nn.CTCLoss(blank=self.tokenizer.blank_id, zero_infinity=True)
+        self.greedy = GreedyDecoder(self.tokenizer)
         self.optim = optim or {}
         self.on_error = on_error
         self._val_refs: list[str] = []
@@ -77,10 +78,6 @@ class SpeechRecognizer(L.LightningModule):
             feats = self.augment(feats, frames)
         logits, out_lengths = self.model(feats, frames)
         return logits.float().log_softmax(dim=-1), out_lengths
-
-    def transcribe_batch(self, waves: torch.Tensor, lengths: torch.Tensor) -> list[str]:
-        log_probs, out_lengths = self(waves, lengths)
-        return [self.tokenizer.decode(ids) for ids in greedy_decode(log_probs, out_lengths)]
 
     def _loss(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         log_probs, out_lengths = self(batch.waves, batch.wave_lengths)
@@ -117,7 +114,7 @@ class SpeechRecognizer(L.LightningModule):
             self.tokenizer.decode(t[:n].tolist())
             for t, n in zip(batch.targets, batch.target_lengths, strict=True)
         ]
-        self._val_hyps += [self.tokenizer.decode(ids) for ids in greedy_decode(log_probs, out_lengths)]
+        self._val_hyps += self.greedy(log_probs, out_lengths)
 
     def on_validation_epoch_end(self) -> None:
         wer, cer = error_rates(self._val_refs, self._val_hyps)

@@ -47,6 +47,18 @@ class CharTokenizer:
         """Characters of `text` that this tokenizer cannot encode."""
         return {c for c in text if c not in self._ids}
 
+    def normalize(self, text: str) -> str:
+        """`normalize_text(text)`, checked: what every transcript, LM sentence and lexicon word goes
+        through, so that all three live in one alphabet."""
+        text = normalize_text(text)
+        unknown = self.unknown_chars(text)
+        if unknown:
+            raise ValueError(
+                f"transcript {text!r} has characters {sorted(unknown)} outside the vocabulary "
+                f"{self.alphabet!r}: spell them out or extend the tokenizer's alphabet"
+            )
+        return text
+
     def encode(self, text: str) -> list[int]:
         unknown = self.unknown_chars(text)
         if unknown:

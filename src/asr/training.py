@@ -13,8 +13,10 @@ from lightning.pytorch.loggers import CSVLogger
 from omegaconf import DictConfig, OmegaConf
 
 from asr.data.datamodule import SpeechDataModule
+from asr.decoder_config import DecoderConfig, write_run_files
 from asr.module import SpeechRecognizer
 from asr.text import CharTokenizer
+from asr.tuning import tune_decoder
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +28,14 @@ def _plain(node: DictConfig) -> dict:
 def train(cfg: DictConfig) -> Path:
     """Fit the model on `cfg.data`; return the checkpoint with the best validation WER.
 
-    Also writes `fit_summary.json` (best checkpoint and WER, epochs, steps, parameters, fit time,
-    the part of it spent in training epochs, and the audio seconds in one training epoch) to the
-    run's folder, for scripts and benchmarks that compare runs.
+    Beside the checkpoints go the lexicon and LM of the training transcripts and, with
+    `decoder=beam`, the LM weight and word score tuned on the validation split (`decoder.json`;
+    the grid in `decoder_tuning.tsv`). Also writes `fit_summary.json` (best checkpoint and WER,
+    epochs, steps, parameters, fit time, the part of it spent in training epochs, the audio
+    seconds in one training epoch, the tuned decoder) to the run's folder, for scripts and
+    benchmarks that compare runs.
     """
+    decoder = DecoderConfig.from_cfg(cfg.decoder)
     L.seed_everything(cfg.seed, workers=True)
     output_dir = Path(cfg.paths.output_dir)
     tokenizer = CharTokenizer()
@@ -52,9 +58,16 @@ def train(cfg: DictConfig) -> Path:
         dirpath=output_dir / "checkpoints", filename="best", monitor="val_wer", mode="min", save_last=True
     )
     timer = TrainTimer()
+    lm_order = cfg.lm.order if "order" in cfg.lm else None
     trainer = L.Trainer(
         **_plain(cfg.trainer),
-        callbacks=[best, LearningRateMonitor("step"), EpochSummary(), timer],
+        callbacks=[
+            best,
+            LearningRateMonitor("step"),
+            EpochSummary(),
+            timer,
+            DecoderFiles(output_dir / "checkpoints", lm_order),
+        ],
         logger=CSVLogger(output_dir, name="logs"),
         default_root_dir=output_dir,
     )
@@ -70,9 +83,32 @@ def train(cfg: DictConfig) -> Path:
         "train_seconds": round(timer.seconds, 1),
         "train_audio_seconds": round(sum(u.duration for u in datamodule.datasets["train"].utterances), 1),
     }
-    (output_dir / "fit_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     log.info("best checkpoint %s (val_wer %.4f)", best.best_model_path, best.best_model_score)
+    if decoder.name == "beam" and trainer.is_global_zero:
+        summary["decoder"] = tune_decoder(
+            best.best_model_path,
+            cfg.data.val_manifest,
+            decoder,
+            output_dir / "decoder_tuning.tsv",
+            on_error=cfg.data.on_error,
+        )
+    (output_dir / "fit_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return Path(best.best_model_path)
+
+
+class DecoderFiles(Callback):
+    """Writes the lexicon and word n-gram LM of the training transcripts beside the checkpoints as
+    fitting starts (rank zero only), so that every checkpoint can be beam-decoded as soon as it exists."""
+
+    def __init__(self, folder: Path, lm_order: int | None) -> None:
+        self.folder = folder
+        self.lm_order = lm_order
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.is_global_zero:
+            sentences = [u.text.split() for u in trainer.datamodule.datasets["train"].utterances]
+            for path in write_run_files(self.folder, sentences, self.lm_order):
+                log.info("decoder file %s", path)
 
 
 class EpochSummary(Callback):

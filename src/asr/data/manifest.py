@@ -15,7 +15,7 @@ from pathlib import Path
 
 import soundfile as sf
 
-from asr.text import CharTokenizer, normalize_text
+from asr.text import CharTokenizer
 
 log = logging.getLogger(__name__)
 
@@ -39,15 +39,9 @@ def _check_row(row: object, base: Path, tokenizer: CharTokenizer, check_audio: b
         raise ValueError(f"a row needs the keys {list(REQUIRED_KEYS)}")
     path = Path(row["audio_filepath"])
     path = path if path.is_absolute() else base / path
-    text = normalize_text(str(row["text"]))
+    text = tokenizer.normalize(str(row["text"]))
     if not text:
         raise ValueError(f"empty transcript for {path}: remove the row or give it a transcript")
-    unknown = tokenizer.unknown_chars(text)
-    if unknown:
-        raise ValueError(
-            f"transcript {text!r} has characters {sorted(unknown)} outside the vocabulary "
-            f"{tokenizer.alphabet!r}: spell them out or extend the tokenizer's alphabet"
-        )
     if not path.is_file():
         raise ValueError(f"audio file {path} does not exist: fix the path or remove the row")
     if check_audio:
