@@ -1,13 +1,16 @@
 """Real-speech accuracy on the Free Spoken Digit Dataset (five speakers in ../shared/data/fsdd).
 
-    python benchmarks/fsdd.py [--holdout SPEAKER] [--epochs N] [--budget-min M] [override ...]
+    python benchmarks/fsdd.py [--holdout SPEAKER | --loso] [--epochs N] [--budget-min M] [override ...]
 
 Trains the default 3x256 BiLSTM on the official split (takes 5-49; validation = takes 5-6) within
-a training-time budget, then scores the official test set (takes 0-4, 250 files). With
---holdout, one speaker's every take is the test set instead (leave-one-speaker-out). Extra
-arguments are Hydra overrides of conf/train.yaml. Prints a Markdown row and writes
-benchmarks/results/fsdd[-SPEAKER].json: WER, CER, training wall time and training throughput in
-seconds of audio per second (all epochs' audio over the whole fit time, validation included).
+a training-time budget, then scores the official test set (takes 0-4, 250 files) greedily and with
+the beam search over the run's lexicon (the ten digit words of its training transcripts) and LM,
+weights tuned on validation by training itself. With --holdout, one speaker's every take is the
+test set instead (leave-one-speaker-out); --loso does that for every speaker in turn and records
+each and the mean. Extra arguments are Hydra overrides of conf/train.yaml. Prints Markdown rows and
+writes benchmarks/results/fsdd[-SPEAKER|-loso].json: WER and CER of both decoders, the tuned
+decoder, training wall time and throughput in seconds of audio per second (all epochs' audio over
+the whole fit time, validation included).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import shlex
 import sys
 import tempfile
@@ -23,63 +27,100 @@ from pathlib import Path
 from hydra import compose, initialize_config_dir
 from provenance import commit, machine
 
+from asr.decoder_config import DecoderConfig
 from asr.evaluation import evaluate
 from asr.training import train
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--fsdd", type=Path, default=ROOT.parent / "shared" / "data" / "fsdd")
-    parser.add_argument("--holdout", default=None, help="speaker to hold out (leave-one-speaker-out)")
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--budget-min", type=float, default=10.0, help="training time cap in minutes")
-    parser.add_argument("overrides", nargs="*")
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+def run(fsdd: Path, holdout: str | None, epochs: int, budget_min: float, extra: list[str]) -> dict:
+    """Train on the split, score its test set greedily and with the beam search."""
     with tempfile.TemporaryDirectory() as tmp:
         overrides = [
             "data=fsdd",
-            f"data.root={args.fsdd}",
+            f"data.root={fsdd}",
             f"data.manifest_dir={tmp}/manifests",
-            f"data.corpus.holdout_speaker={args.holdout or 'null'}",
+            f"data.corpus.holdout_speaker={holdout or 'null'}",
             f"paths.root={tmp}",
             f"paths.output_dir={tmp}/run",
-            f"trainer.max_epochs={args.epochs}",
-            f"+trainer.max_time={{minutes: {args.budget_min}}}",
+            f"trainer.max_epochs={epochs}",
+            f"+trainer.max_time={{minutes: {budget_min}}}",
             "+trainer.enable_progress_bar=false",
-            *args.overrides,
+            *extra,
         ]
         with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
             cfg = compose("train", overrides=overrides)
         ckpt = train(cfg)
         metrics = json.loads((Path(tmp) / "run" / "fit_summary.json").read_text())
-        train_seconds = metrics["fit_seconds"]
-        report = evaluate(ckpt, cfg.data.test_manifest, device="cpu")
-    audio_trained = metrics["train_audio_seconds"] * metrics["epochs"]
-    result = {
-        "command": " ".join(["python", "benchmarks/fsdd.py", *(shlex.quote(a) for a in sys.argv[1:])]),
-        "commit": commit(),
-        "split": f"leave-one-speaker-out ({args.holdout})" if args.holdout else "official (takes 0-4)",
-        "machine": machine(),
+        report = evaluate(ckpt, cfg.data.test_manifest, DecoderConfig.from_cfg(cfg.decoder), device="cpu")
+    fit_seconds = metrics["fit_seconds"]
+    return {
+        "split": f"leave-one-speaker-out ({holdout})" if holdout else "official (takes 0-4)",
         "params": metrics["params"],
         "epochs": metrics["epochs"],
-        "train_wall_seconds": round(train_seconds, 1),
-        "train_audio_per_second": round(audio_trained / train_seconds, 1),
+        "train_wall_seconds": round(fit_seconds, 1),
+        "train_audio_per_second": round(metrics["train_audio_seconds"] * metrics["epochs"] / fit_seconds, 1),
         "test_utterances": report["utterances"],
-        "wer": report["wer"],
-        "cer": report["cer"],
-        "errors": report["worst"],
+        "decoder": metrics["decoder"],
+        **{f"{name}_{key}": report[name][key] for name in ("greedy", "beam") for key in ("wer", "cer")},
+        "errors": [
+            {"id": h["id"], "reference": h["reference"], "greedy": h["greedy"], "beam": h["beam"]}
+            for h in report["hypotheses"]
+            if h["beam"] != h["reference"] or h["greedy"] != h["reference"]
+        ],
     }
-    out = ROOT / "benchmarks" / "results" / f"fsdd{'-' + args.holdout if args.holdout else ''}.json"
+
+
+def row(result: dict) -> str:
+    rates = " | ".join(
+        f"{100 * result[k]:.2f}%" for k in ("greedy_wer", "beam_wer", "greedy_cer", "beam_cer")
+    )
+    return (
+        f"| {result['split']} | {rates} | {result['test_utterances']} | {result['epochs']} "
+        f"| {result['train_wall_seconds'] / 60:.1f} min |"
+    )
+
+
+def speakers(fsdd: Path) -> list[str]:
+    names = (re.fullmatch(r"\d_(\w+)_\d+\.wav", p.name) for p in (fsdd / "recordings").glob("*.wav"))
+    return sorted({m.group(1) for m in names if m})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fsdd", type=Path, default=ROOT.parent / "shared" / "data" / "fsdd")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--holdout", default=None, help="speaker to hold out (leave-one-speaker-out)")
+    group.add_argument("--loso", action="store_true", help="leave each speaker out in turn")
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--budget-min", type=float, default=10.0, help="training time cap in minutes")
+    parser.add_argument("overrides", nargs="*")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    provenance = {
+        "command": " ".join(["python", "benchmarks/fsdd.py", *(shlex.quote(a) for a in sys.argv[1:])]),
+        "commit": commit(),
+        "machine": machine(),
+    }
+    if args.loso:
+        runs = []
+        for speaker in speakers(args.fsdd):
+            runs.append(run(args.fsdd, speaker, args.epochs, args.budget_min, args.overrides))
+            print(row(runs[-1]), flush=True)
+        mean = {
+            k: sum(r[k] for r in runs) / len(runs)
+            for k in ("greedy_wer", "beam_wer", "greedy_cer", "beam_cer")
+        }
+        result, name = {**provenance, "speakers": runs, "mean": mean}, "fsdd-loso"
+        print(f"| mean of {len(runs)} | " + " | ".join(f"{100 * v:.2f}%" for v in mean.values()) + " |")
+    else:
+        result = {**provenance, **run(args.fsdd, args.holdout, args.epochs, args.budget_min, args.overrides)}
+        name = f"fsdd{'-' + args.holdout if args.holdout else ''}"
+        print(row(result))
+    out = ROOT / "benchmarks" / "results" / f"{name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
-    print(
-        f"| {result['split']} | {100 * result['wer']:.2f}% | {100 * result['cer']:.2f}% "
-        f"| {result['test_utterances']} | {result['epochs']} | {train_seconds / 60:.1f} min "
-        f"| {result['train_audio_per_second']} s/s | `{result['command']}` |"
-    )
 
 
 if __name__ == "__main__":
