@@ -1,6 +1,8 @@
 """CTC search invariants: beam 1 is greedy, a lexicon is never left, the LM and lexicon correct what
 the acoustics alone get wrong."""
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -43,6 +45,28 @@ def test_beam_of_one_without_lm_is_greedy(peaky: bool) -> None:
     for seed in range(30):
         log_probs = random_emissions(seed, peaky=peaky)
         assert beam.decode(log_probs) == " ".join(greedy.decode(log_probs).split()), seed
+
+
+def test_a_wide_beam_finds_the_text_of_the_most_likely_single_path() -> None:
+    """Paths into one text are merged by their maximum (Viterbi), not their sum: checked against every
+    path of short emissions over blank, "a" and "b", where the two rules often disagree."""
+    beam = BeamSearchDecoder(TOK, BeamSettings(1000, 50.0, 0.0, 0.0))
+    active = [0, TOK.encode("a")[0], TOK.encode("b")[0]]
+    disagreements = 0
+    for seed in range(40):
+        g = torch.Generator().manual_seed(seed)
+        log_probs = np.full((5, TOK.vocab_size), -1e4, dtype=np.float32)
+        log_probs[:, active] = torch.log_softmax(torch.randn(5, 3, generator=g), dim=-1).numpy()
+        best_path: dict[str, float] = {}
+        total: dict[str, float] = {}
+        for path in itertools.product(active, repeat=5):
+            text = TOK.decode([t for t, _ in itertools.groupby(path) if t != 0])
+            score = float(sum(log_probs[t, token] for t, token in enumerate(path)))
+            best_path[text] = max(best_path.get(text, -np.inf), score)
+            total[text] = float(np.logaddexp(total.get(text, -np.inf), score))
+        assert beam.decode(log_probs) == max(best_path, key=best_path.get), seed
+        disagreements += max(best_path, key=best_path.get) != max(total, key=total.get)
+    assert disagreements > 0  # the emissions do tell the two rules apart
 
 
 def test_greedy_decode_uses_the_blank_it_is_given() -> None:

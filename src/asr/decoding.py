@@ -26,7 +26,6 @@ from asr.text import CharTokenizer
 
 LN10 = math.log(10)
 NEG_INF = float("-inf")
-_UNSEEN = object()
 
 
 def greedy_decode(log_probs: torch.Tensor, lengths: torch.Tensor, blank: int) -> list[list[int]]:
@@ -149,9 +148,9 @@ class BeamSearchDecoder:
             self._lm_cache[key] = found
         return found
 
-    def _extend(self, prefix: _Prefix, text: str, token: int) -> _Prefix | None:
-        """The prefix `text` + token, or None where the search may not go: a word or spelling outside
-        the lexicon. A space with no word before it finishes nothing and scores nothing."""
+    def _extend(self, prefix: _Prefix, text: str, token: int) -> _Prefix:
+        """The prefix `text` + token, a token that `prefix.allowed` let through. A space with no word
+        before it finishes nothing and scores nothing."""
         root = self._root
         if token == self._space:
             word = text[prefix.word_start :]
@@ -159,19 +158,15 @@ class BeamSearchDecoder:
                 return _Prefix(
                     token, prefix.fixed, 0.0, root, self._allowed(root), prefix.state, len(text) + 1
                 )
-            if self.constrained and not prefix.node.is_word:
-                return None
             state, score = self._word(prefix.state, word)
             return _Prefix(token, prefix.fixed + score, 0.0, root, self._allowed(root), state, len(text) + 1)
         node = prefix.node.children.get(self._chars[token]) if prefix.node is not None else None
-        if node is None and self.constrained:
-            return None
         ahead = self.settings.lm_weight * node.lookahead if node is not None and self.lm else self._unknown
         return _Prefix(token, prefix.fixed, ahead, node, self._allowed(node), prefix.state, prefix.word_start)
 
     def _allowed(self, node: TrieNode | None) -> frozenset[int] | None:
-        """Lexicon-constrained, the tokens that may follow `node`: its letters, and a space where it
-        ends a word (or no word has begun); lexicon-free, any (None)."""
+        """The lexicon constraint, in one place: the tokens that may follow `node` are its letters,
+        and a space where it ends a word (or no word has begun); lexicon-free, any (None)."""
         if not self.constrained:
             return None
         found = self._next_tokens.get(id(node))
@@ -209,20 +204,22 @@ class BeamSearchDecoder:
             candidates[t].add(token)
         root = self._root
         beams: dict[str, list] = {"": [0.0, NEG_INF, _Prefix(-1, 0.0, 0.0, root, self._allowed(root), (), 0)]}
-        made: dict[str, _Prefix | None] = {}  # every prefix extended so far, None where refused
+        made: dict[str, _Prefix] = {}  # every prefix extended so far
         for row, options in zip(log_probs.tolist(), candidates, strict=True):
             stay_blank = row[blank]
-            grown: dict[str, list] = {}
+            # Each text first stays as it is (a blank, or its last token again); extensions into a
+            # text already present then keep the better path.
+            grown: dict[str, list] = {
+                text: [
+                    max(p_blank, p_token) + stay_blank,
+                    p_token + row[prefix.last] if prefix.last >= 0 else NEG_INF,
+                    prefix,
+                ]
+                for text, (p_blank, p_token, prefix) in beams.items()
+            }
             for text, (p_blank, p_token, prefix) in beams.items():
                 last = prefix.last
                 best = p_blank if p_blank > p_token else p_token
-                stay = p_token + row[last] if last >= 0 else NEG_INF
-                seen = grown.get(text)
-                if seen is None:
-                    grown[text] = [best + stay_blank, stay, prefix]
-                else:
-                    seen[0] = max(seen[0], best + stay_blank)
-                    seen[1] = max(seen[1], stay)
                 allowed = prefix.allowed
                 for token in options if allowed is None else options & allowed:
                     score = (p_blank if token == last else best) + row[token]
@@ -232,11 +229,10 @@ class BeamSearchDecoder:
                         if score > seen[1]:
                             seen[1] = score
                     else:
-                        extended = made.get(child, _UNSEEN)
-                        if extended is _UNSEEN:
+                        extended = made.get(child)
+                        if extended is None:
                             extended = made[child] = self._extend(prefix, text, token)
-                        if extended is not None:
-                            grown[child] = [NEG_INF, score, extended]
+                        grown[child] = [NEG_INF, score, extended]
             scored = [(max(e[0], e[1]) + e[2].bonus, text) for text, e in grown.items()]
             top = heapq.nlargest(beam_size, scored) if len(scored) > beam_size else scored
             floor = max(top)[0] - threshold
