@@ -1,5 +1,6 @@
-# The README's commands. `make demo`: set up, then train, score and transcribe on the embedded
-# corpus. `make test`: set up, then lint and the test suite (what CI runs).
+# The README's commands. `make demo`: set up, then train, transcribe a file and score (greedy, then
+# beam search with the run's LM, last) on the embedded corpus. `make test`: set up, then lint and
+# the test suite (what CI runs).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -18,10 +19,10 @@ $(VENV)/.installed: pyproject.toml
 
 demo: setup
 	$(PY) scripts/train.py hydra.run.dir=$(RUN) +trainer.enable_progress_bar=false
-	$(PY) scripts/decode.py ckpt=$(CKPT) report=$(RUN)/test_report.json hydra.run.dir=$(RUN)/decode
 	$(PY) scripts/transcribe.py ckpt=$(CKPT) audio=data/synthetic/audio/test/test_000000.wav \
 		hydra.run.dir=$(RUN)/transcribe
 	@echo "reference: $$(head -n 1 data/synthetic/test.jsonl)"
+	$(PY) scripts/decode.py ckpt=$(CKPT) report=$(RUN)/test_report.json hydra.run.dir=$(RUN)/decode
 
 test: setup
 	$(PY) -m ruff check src scripts tests benchmarks

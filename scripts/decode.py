@@ -18,8 +18,8 @@ def main(cfg: DictConfig) -> None:
         worst=cfg.worst,
         on_error=cfg.on_error,
     )
-    print(format_report(report))
     print(f"report: {write_report(report, cfg.report)}")
+    print(format_report(report))
 
 
 if __name__ == "__main__":

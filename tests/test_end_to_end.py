@@ -163,7 +163,7 @@ def test_scripts_decode_and_transcribe_find_the_runs_lm_without_arguments(
         "decode.py", f"ckpt={ckpt}", f"manifest={data / 'test.jsonl'}", f"report={report}", cwd=tmp_path
     )
     assert (
-        out.stdout.splitlines()[-2].startswith("greedy WER") and "| beam WER" in out.stdout.splitlines()[-2]
+        out.stdout.splitlines()[-1].startswith("greedy WER") and "| beam WER" in out.stdout.splitlines()[-1]
     )
     assert set(json.loads(report.read_text())) >= {"greedy", "beam", "hypotheses"}
     out = _run("decode.py", f"ckpt={ckpt}", f"manifest={data / 'test.jsonl'}", "decoder=greedy", cwd=tmp_path)
