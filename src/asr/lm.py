@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from asr.data.manifest import apply_error_policy
+from asr.data.manifest import parse_lines
 from asr.lexicon import write_lexicon
 from asr.text import CharTokenizer
 
@@ -263,19 +263,8 @@ def read_sentences(path: str | Path, tokenizer: CharTokenizer, on_error: str = "
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"text {path} does not exist: give a manifest or a text file")
-    manifest = path.suffix in (".json", ".jsonl")
-    sentences: list[list[str]] = []
-    problems: list[str] = []
-    with path.open(encoding="utf-8") as f:
-        for number, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                text = _manifest_text(line) if manifest else line
-                sentences.append(tokenizer.normalize(text).split())
-            except ValueError as err:
-                problems.append(f"{path}:{number}: {err}")
-    apply_error_policy(problems, len(problems) + len(sentences), f"lines of {path}", on_error)
+    text = _manifest_text if path.suffix in (".json", ".jsonl") else str
+    sentences = parse_lines(path, lambda line: tokenizer.normalize(text(line)).split(), "lines", on_error)
     if not any(sentences):
         raise ValueError(f"{path} has no words to build a language model from")
     return sentences

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import soundfile as sf
 
@@ -20,6 +22,7 @@ from asr.text import CharTokenizer
 log = logging.getLogger(__name__)
 
 REQUIRED_KEYS = ("audio_filepath", "duration", "text")
+T = TypeVar("T")
 
 
 class ManifestError(ValueError):
@@ -73,20 +76,29 @@ def read_manifest(
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"manifest {path} does not exist: prepare the data first")
-    utterances: list[Utterance] = []
+    utterances = parse_lines(
+        path, lambda line: _check_row(json.loads(line), path.parent, tokenizer, check_audio), "rows", on_error
+    )
+    if not utterances:
+        raise ManifestError(f"manifest {path} has no usable rows")
+    return utterances
+
+
+def parse_lines(path: Path, parse: Callable[[str], T], what: str, on_error: str) -> list[T]:
+    """`parse` applied to every non-blank line of a text file; a line it rejects (ValueError, the
+    message saying why) is bad input under `on_error`, reported as `path:line: message`."""
+    parsed: list[T] = []
     problems: list[str] = []
     with path.open(encoding="utf-8") as f:
         for number, line in enumerate(f, start=1):
             if not line.strip():
                 continue
             try:
-                utterances.append(_check_row(json.loads(line), path.parent, tokenizer, check_audio))
+                parsed.append(parse(line))
             except ValueError as err:  # json.JSONDecodeError is a ValueError too
                 problems.append(f"{path}:{number}: {err}")
-    apply_error_policy(problems, len(problems) + len(utterances), f"rows of {path}", on_error)
-    if not utterances:
-        raise ManifestError(f"manifest {path} has no usable rows")
-    return utterances
+    apply_error_policy(problems, len(problems) + len(parsed), f"{what} of {path}", on_error)
+    return parsed
 
 
 def apply_error_policy(problems: list[str], total: int, what: str, on_error: str, hint: str = "") -> None:
