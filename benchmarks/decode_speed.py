@@ -7,7 +7,8 @@ the run's lexicon, LM and tuned weights) --runs times in a row. For each run it 
 command's wall time (interpreter start, imports, model and LM loading, audio decoding, acoustic
 model, greedy and beam search, report) and, from the report it writes, the beam search's own
 time; both as multiples of real time (seconds of test audio over seconds taken). Reports the
-median run. Needs the checkpoint of `make demo`. Writes benchmarks/results/decode_speed.json.
+median run, and the beam search's word errors in the utterances with a word outside the lexicon
+and in the rest. Needs the checkpoint of `make demo`. Writes benchmarks/results/decode_speed.json.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ def main() -> None:
             subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
             wall = time.perf_counter() - start
             report = json.loads(report_path.read_text())
+            coverage = report["beam"].get("lexicon_coverage")
             runs.append(
                 {
                     "wall_seconds": round(wall, 2),
@@ -74,6 +76,8 @@ def main() -> None:
         "median_beam_seconds": beam,
         "whole_command_x_real_time": round(audio / wall, 1),
         "beam_search_x_real_time": round(audio / beam, 1),
+        "beam_wer": runs[0]["beam_wer"],
+        "lexicon_coverage": coverage,
         "runs": runs,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -105,6 +105,9 @@ def test_decode_reports_greedy_and_beam_side_by_side(trained: tuple[Path, Path])
         assert result["wer"] == pytest.approx(errors / result["reference_words"])
         assert result["decode_seconds"] > 0 and result["decode_real_time_factor"] > 0
     assert report["beam"]["settings"]["lexicon"] and report["beam"]["settings"]["lm"]
+    coverage = report["beam"]["lexicon_coverage"]
+    assert coverage["outside"]["utterances"] + coverage["inside"]["utterances"] == 6
+    assert coverage["outside"]["words"] + coverage["inside"]["words"] == report["beam"]["reference_words"]
     tuned = json.loads((ckpt.parent / "decoder.json").read_text())["tuned"][0]
     assert report["beam"]["settings"]["lm_weight"] == tuned["lm_weight"]
     assert [set(row) for row in report["hypotheses"]] == [{"id", "reference", "greedy", "beam"}] * 6

@@ -109,6 +109,7 @@ class BeamSearchDecoder:
         self.tokenizer = tokenizer
         self.settings = settings
         self.lm = lm
+        self.lexicon = frozenset(lexicon) if lexicon is not None else None
         self.constrained = lexicon is not None
         self._chars = ["", *tokenizer.alphabet]
         self._ids = {c: i for i, c in enumerate(self._chars) if c}

@@ -18,7 +18,7 @@ from asr.data.manifest import read_manifest
 from asr.decoder_config import Decoder, DecoderConfig, build_decoder
 from asr.decoding import BeamSearchDecoder, GreedyDecoder
 from asr.inference import Transcriber
-from asr.metrics import error_report
+from asr.metrics import error_report, outside_vocabulary
 
 GREEDY = DecoderConfig("greedy")
 
@@ -85,6 +85,8 @@ def score(
             "lexicon": decoder.constrained,
             "lm": decoder.lm is not None,
         }
+        if decoder.lexicon is not None:
+            report["lexicon_coverage"] = outside_vocabulary(references, hyps, decoder.lexicon)
     return report, hyps
 
 
@@ -101,6 +103,14 @@ def format_report(report: dict) -> str:
             f"{name:6s} WER {100 * r['wer']:.2f}%  CER {100 * r['cer']:.2f}%  ({r['reference_words']} words: "
             f"{r['substitutions']} substitutions, {r['deletions']} deletions, {r['insertions']} insertions; "
             f"decoding {r['decode_seconds']:.2f} s, {speed:.0f}x real time)"
+        )
+    coverage = report.get("beam", {}).get("lexicon_coverage")
+    if coverage and coverage["outside"]["utterances"]:
+        out, inside = coverage["outside"], coverage["inside"]
+        lines.append(
+            f"beam: {out['errors']} word errors in the {out['utterances']} utterances with a word outside "
+            f"the lexicon ({out['words']} words); {inside['errors']} in the other {inside['utterances']} "
+            f"({inside['words']} words, WER {100 * inside['errors'] / max(inside['words'], 1):.2f}%)"
         )
     final = report[report["decoder"]]
     lines.append(f"worst utterances ({report['decoder']}):")

@@ -42,3 +42,22 @@ def error_report(references: list[str], hypotheses: list[str], ids: list[str], w
 def _word_errors(reference: str, hypothesis: str) -> int:
     out = jiwer.process_words(reference, hypothesis)
     return out.substitutions + out.deletions + out.insertions
+
+
+def outside_vocabulary(references: list[str], hypotheses: list[str], vocabulary: set[str]) -> dict:
+    """Word errors in the utterances with a reference word outside `vocabulary` (which a search held
+    to that vocabulary cannot get right) and in the rest, with the words each part has."""
+    parts: dict[str, tuple[list[str], list[str]]] = {"outside": ([], []), "inside": ([], [])}
+    for ref, hyp in zip(references, hypotheses, strict=True):
+        refs, hyps = parts["outside" if any(w not in vocabulary for w in ref.split()) else "inside"]
+        refs.append(ref)
+        hyps.append(hyp)
+    out = {}
+    for name, (refs, hyps) in parts.items():
+        words = jiwer.process_words(refs, hyps) if refs else None
+        out[name] = {
+            "utterances": len(refs),
+            "words": words.hits + words.substitutions + words.deletions if words else 0,
+            "errors": words.substitutions + words.deletions + words.insertions if words else 0,
+        }
+    return out
