@@ -34,10 +34,9 @@ import torch
 from hydra import compose, initialize_config_dir
 from provenance import commit, machine
 
-from asr.data.audio import load_audio
-from asr.data.manifest import read_manifest
 from asr.decoder_config import LEXICON_FILE, LM_FILE, DecoderConfig
 from asr.decoding import BeamSearchDecoder, BeamSettings, GreedyDecoder
+from asr.evaluation import AcousticPass, acoustic_pass
 from asr.inference import Transcriber
 from asr.lexicon import read_lexicon
 from asr.lm import read_arpa
@@ -102,19 +101,17 @@ def pyctcdecode(folder: Path, tokenizer: CharTokenizer, cfg: DecoderConfig) -> F
     return make
 
 
-def split(transcriber: Transcriber, manifest: str) -> tuple[list[np.ndarray], list[str], float]:
-    rows = read_manifest(manifest, transcriber.module.tokenizer)
-    waves = [load_audio(r.audio_filepath, transcriber.sample_rate) for r in rows]
-    return transcriber.log_probs(waves), [r.text for r in rows], sum(r.duration for r in rows)
-
-
-def measure(decode: Decode, data: tuple[list[np.ndarray], list[str], float]) -> dict:
-    log_probs, references, audio = data
+def measure(decode: Decode, data: AcousticPass) -> dict:
     start = time.perf_counter()
-    hypotheses = [decode(e) for e in log_probs]
+    hypotheses = [decode(e) for e in data.log_probs]
     seconds = time.perf_counter() - start
-    wer, cer = error_rates(references, hypotheses)
-    return {"wer": wer, "cer": cer, "seconds": round(seconds, 3), "x_real_time": round(audio / seconds)}
+    wer, cer = error_rates(data.references, hypotheses)
+    return {
+        "wer": wer,
+        "cer": cer,
+        "seconds": round(seconds, 3),
+        "x_real_time": round(data.audio_seconds / seconds),
+    }
 
 
 def version(package: str) -> str | None:
@@ -134,7 +131,10 @@ def main() -> None:
     decoder = DecoderConfig.from_cfg(cfg.decoder)
     transcriber = Transcriber.from_checkpoint(args.ckpt, device="cpu")
     tokenizer = transcriber.module.tokenizer
-    val, test = split(transcriber, cfg.data.val_manifest), split(transcriber, cfg.data.test_manifest)
+    val, test = (
+        acoustic_pass(transcriber, cfg.data.val_manifest),
+        acoustic_pass(transcriber, cfg.data.test_manifest),
+    )
     greedy = GreedyDecoder(tokenizer).decode
     rows = [{"candidate": "greedy (no LM)", "val": measure(greedy, val), "test": measure(greedy, test)}]
     folder = args.ckpt.parent
@@ -174,8 +174,8 @@ def main() -> None:
         "numpy": np.__version__,
         "beam_size": decoder.beam_size,
         "beam_threshold": decoder.beam_threshold,
-        "val_audio_seconds": round(val[2], 1),
-        "test_audio_seconds": round(test[2], 1),
+        "val_audio_seconds": round(val.audio_seconds, 1),
+        "test_audio_seconds": round(test.audio_seconds, 1),
         "rows": rows,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -41,52 +42,62 @@ def evaluate(
         built = build_decoder(decoder, ckpt, tokenizer)
         if isinstance(built, BeamSearchDecoder):
             decoders["beam"] = built
-    rows = read_manifest(manifest, tokenizer, on_error=on_error)
-    start = time.perf_counter()
-    log_probs = transcriber.log_probs([load_audio(r.audio_filepath, transcriber.sample_rate) for r in rows])
-    acoustic_seconds = time.perf_counter() - start
-    audio_seconds = sum(r.duration for r in rows)
-    references, ids = [r.text for r in rows], [str(r.audio_filepath) for r in rows]
+    data = acoustic_pass(transcriber, manifest, on_error)
     results, hypotheses = {}, {}
     for name, search in decoders.items():
-        results[name], hypotheses[name] = score(search, log_probs, references, ids, audio_seconds, worst)
+        results[name], hypotheses[name] = score(search, data, worst)
     return {
         "checkpoint": str(ckpt),
         "manifest": str(manifest),
         "decoder": list(decoders)[-1],
-        "utterances": len(rows),
-        "audio_seconds": round(audio_seconds, 2),
-        "acoustic_seconds": round(acoustic_seconds, 3),
+        "utterances": len(data.references),
+        "audio_seconds": round(data.audio_seconds, 2),
+        "acoustic_seconds": round(data.acoustic_seconds, 3),
         **results,
         "hypotheses": [
             {"id": i, "reference": ref, **{name: hyps[n] for name, hyps in hypotheses.items()}}
-            for n, (i, ref) in enumerate(zip(ids, references, strict=True))
+            for n, (i, ref) in enumerate(zip(data.ids, data.references, strict=True))
         ],
     }
 
 
-def score(
-    decoder: Decoder,
-    log_probs: list[np.ndarray],
-    references: list[str],
-    ids: list[str],
-    audio_seconds: float,
-    worst: int = 10,
-) -> tuple[dict, list[str]]:
-    """Error report of `decoder` on the log-probabilities, with its decoding time alone."""
+@dataclass(frozen=True)
+class AcousticPass:
+    """A manifest's references and a checkpoint's log-probabilities for them: computed once, decoded
+    by any number of decoders."""
+
+    log_probs: list[np.ndarray]
+    references: list[str]
+    ids: list[str]
+    audio_seconds: float
+    acoustic_seconds: float
+
+
+def acoustic_pass(transcriber: Transcriber, manifest: str | Path, on_error: str = "raise") -> AcousticPass:
+    """Every usable row of `manifest` through the acoustic model (audio decoding included in the time)."""
+    rows = read_manifest(manifest, transcriber.module.tokenizer, on_error=on_error)
     start = time.perf_counter()
-    hyps = [decoder.decode(row) for row in log_probs]
+    log_probs = transcriber.log_probs([load_audio(r.audio_filepath, transcriber.sample_rate) for r in rows])
     seconds = time.perf_counter() - start
-    report = error_report(references, hyps, ids, worst)
+    references, ids = [r.text for r in rows], [str(r.audio_filepath) for r in rows]
+    return AcousticPass(log_probs, references, ids, sum(r.duration for r in rows), seconds)
+
+
+def score(decoder: Decoder, data: AcousticPass, worst: int = 10) -> tuple[dict, list[str]]:
+    """Error report of `decoder` on the pass's log-probabilities, with its decoding time alone."""
+    start = time.perf_counter()
+    hyps = [decoder.decode(row) for row in data.log_probs]
+    seconds = time.perf_counter() - start
+    report = error_report(data.references, hyps, data.ids, worst)
     report["decode_seconds"] = seconds
-    report["decode_real_time_factor"] = seconds / audio_seconds
+    report["decode_real_time_factor"] = seconds / data.audio_seconds
     if isinstance(decoder, BeamSearchDecoder):
         report["settings"] = vars(decoder.settings) | {
             "lexicon": decoder.constrained,
             "lm": decoder.lm is not None,
         }
         if decoder.lexicon is not None:
-            report["lexicon_coverage"] = outside_vocabulary(references, hyps, decoder.lexicon)
+            report["lexicon_coverage"] = outside_vocabulary(data.references, hyps, decoder.lexicon)
     return report, hyps
 
 

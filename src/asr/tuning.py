@@ -13,11 +13,9 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
-from asr.data.audio import load_audio
-from asr.data.manifest import read_manifest
 from asr.decoder_config import TUNED_FILE, DecoderConfig, build_decoder, resolve_files, write_tuned
 from asr.decoding import BeamSearchDecoder, BeamSettings, GreedyDecoder
-from asr.evaluation import score
+from asr.evaluation import acoustic_pass, score
 from asr.inference import Transcriber
 
 log = logging.getLogger(__name__)
@@ -49,15 +47,12 @@ def tune_decoder(
     first = BeamSettings(decoder.beam_size, decoder.beam_threshold, lm_weights[0], word_scores[0])
     search = build_decoder(decoder, ckpt, tokenizer, settings=first)
     assert isinstance(search, BeamSearchDecoder)
-    rows = read_manifest(manifest, tokenizer, on_error=on_error)
-    log_probs = transcriber.log_probs([load_audio(r.audio_filepath, transcriber.sample_rate) for r in rows])
-    references, ids = [r.text for r in rows], [str(r.audio_filepath) for r in rows]
-    audio = sum(r.duration for r in rows)
-    greedy, _ = score(GreedyDecoder(tokenizer), log_probs, references, ids, audio, worst=0)
+    data = acoustic_pass(transcriber, manifest, on_error)
+    greedy, _ = score(GreedyDecoder(tokenizer), data, worst=0)
     grid = []
     for lm_weight, word_score in itertools.product(lm_weights, word_scores):
         settings = replace(first, lm_weight=lm_weight, word_score=word_score)
-        result, _ = score(search.with_settings(settings), log_probs, references, ids, audio, worst=0)
+        result, _ = score(search.with_settings(settings), data, worst=0)
         grid.append(
             {"lm_weight": lm_weight, "word_score": word_score, "wer": result["wer"], "cer": result["cer"]}
         )
