@@ -6,7 +6,8 @@ greedy best path, and every hypothesis keeps one best alignment. The language mo
 word when a space or the end of the utterance completes it; until then a half-spelt word carries
 the best unigram score of the words it can still become (zero, one or many in the lexicon's prefix
 tree), so that it competes fairly with hypotheses whose words are complete. Lexicon-constrained,
-a prefix that leaves the tree is dropped; lexicon-free, it carries the score of `<unk>`.
+a prefix is never extended by a character that would leave the tree; lexicon-free, a word outside
+the lexicon carries the score of `<unk>`.
 """
 
 from __future__ import annotations
