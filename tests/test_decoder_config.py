@@ -79,7 +79,7 @@ def test_build_decoder_reads_the_run_or_falls_back_to_greedy(
 ) -> None:
     write_tuned(run, resolve_files(beam_config(), run), {"lm_weight": 1.0, "word_score": 0.0})
     decoder = build_decoder(beam_config(), run, TOK)
-    assert isinstance(decoder, BeamSearchDecoder) and decoder.constrained and decoder.lm is not None
+    assert isinstance(decoder, BeamSearchDecoder) and decoder.lexicon is not None and decoder.lm is not None
     assert isinstance(build_decoder(DecoderConfig("greedy"), run, TOK), GreedyDecoder)
     with caplog.at_level(logging.WARNING):
         fallback = build_decoder(beam_config(), tmp_path / "old" / "best.ckpt", TOK)

@@ -111,7 +111,6 @@ class BeamSearchDecoder:
         self.settings = settings
         self.lm = lm
         self.lexicon = frozenset(lexicon) if lexicon is not None else None
-        self.constrained = lexicon is not None
         self._chars = ["", *tokenizer.alphabet]
         self._ids = {c: i for i, c in enumerate(self._chars) if c}
         self._space = self._ids[" "]
@@ -169,7 +168,7 @@ class BeamSearchDecoder:
     def _allowed(self, node: TrieNode | None) -> frozenset[int] | None:
         """The lexicon constraint, in one place: the tokens that may follow `node` are its letters,
         and a space where it ends a word (or no word has begun); lexicon-free, any (None)."""
-        if not self.constrained:
+        if self.lexicon is None:
             return None
         found = self._next_tokens.get(id(node))
         if found is None:
@@ -185,7 +184,7 @@ class BeamSearchDecoder:
         word = text[prefix.word_start :]
         state, fixed = prefix.state, prefix.fixed
         if word:
-            if self.constrained and not prefix.node.is_word:
+            if self.lexicon is not None and not prefix.node.is_word:
                 return None
             state, score = self._word(state, word)
             fixed += score

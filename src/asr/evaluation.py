@@ -93,7 +93,7 @@ def score(decoder: Decoder, data: AcousticPass, worst: int = 10) -> tuple[dict, 
     report["decode_real_time_factor"] = seconds / data.audio_seconds
     if isinstance(decoder, BeamSearchDecoder):
         report["settings"] = vars(decoder.settings) | {
-            "lexicon": decoder.constrained,
+            "lexicon": decoder.lexicon is not None,
             "lm": decoder.lm is not None,
         }
         if decoder.lexicon is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
+
 import jiwer
 
 
@@ -44,7 +46,7 @@ def _word_errors(reference: str, hypothesis: str) -> int:
     return out.substitutions + out.deletions + out.insertions
 
 
-def outside_vocabulary(references: list[str], hypotheses: list[str], vocabulary: set[str]) -> dict:
+def outside_vocabulary(references: list[str], hypotheses: list[str], vocabulary: AbstractSet[str]) -> dict:
     """Word errors in the utterances with a reference word outside `vocabulary` (which a search held
     to that vocabulary cannot get right) and in the rest, with the words each part has."""
     parts: dict[str, tuple[list[str], list[str]]] = {"outside": ([], []), "inside": ([], [])}
