@@ -130,7 +130,7 @@ def main() -> None:
         cfg = compose("decode", overrides=[f"ckpt={args.ckpt}", f"paths.root={ROOT}"])
     decoder = DecoderConfig.from_cfg(cfg.decoder)
     transcriber = Transcriber.from_checkpoint(args.ckpt, device="cpu")
-    tokenizer = transcriber.module.tokenizer
+    tokenizer = transcriber.tokenizer
     val, test = (
         acoustic_pass(transcriber, cfg.data.val_manifest),
         acoustic_pass(transcriber, cfg.data.test_manifest),

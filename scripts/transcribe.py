@@ -1,20 +1,30 @@
-"""Transcribe audio: python scripts/transcribe.py ckpt=PATH audio=FILE|FOLDER|[a.wav,b.flac]."""
+"""Transcribe audio: python scripts/transcribe.py ckpt=PATH audio=FILE|FOLDER|GLOB|MANIFEST|[a.wav,b.flac]
+[format=text|jsonl|srt|vtt] [output_dir=DIR]. Exits 1 when any file failed (each is named on stderr)."""
+
+import sys
 
 import hydra
 from omegaconf import DictConfig, ListConfig
 
 from asr.decoder_config import DecoderConfig
-from asr.inference import transcription_lines
+from asr.segment import SegmentConfig
+from asr.transcription import transcribe_files
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="transcribe")
 def main(cfg: DictConfig) -> None:
     audio = list(cfg.audio) if isinstance(cfg.audio, ListConfig) else [cfg.audio]
-    decoder = DecoderConfig.from_cfg(cfg.decoder)
-    for line in transcription_lines(
-        cfg.ckpt, audio, cfg.format, decoder, device=cfg.device, batch_seconds=cfg.batch_seconds
-    ):
-        print(line)
+    failures = transcribe_files(
+        cfg.ckpt,
+        audio,
+        cfg.format,
+        DecoderConfig.from_cfg(cfg.decoder),
+        device=cfg.device,
+        batch_seconds=cfg.batch_seconds,
+        output_dir=cfg.output_dir,
+        segments=SegmentConfig(**cfg.segment),
+    )
+    sys.exit(1 if failures else 0)
 
 
 if __name__ == "__main__":

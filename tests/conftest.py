@@ -24,3 +24,24 @@ def _seed() -> None:
 @pytest.fixture(scope="session")
 def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return generate(TINY, tmp_path_factory.mktemp("synthetic"), workers=2)
+
+
+@pytest.fixture(scope="session")
+def untrained_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small recogniser with random weights, saved as training saves it: for tests of the
+    inference path that need a checkpoint but not a good model."""
+    from asr.recognizer import PREFIX, SCHEMA_VERSION, Recognizer
+    from asr.text import CharTokenizer
+
+    torch.manual_seed(0)
+    hparams = {
+        "tokenizer": CharTokenizer().to_dict(),
+        "features": {"n_mels": 40},
+        "model": {"hidden_size": 16, "num_layers": 1},
+        "schema_version": SCHEMA_VERSION,
+    }
+    recognizer = Recognizer(hparams["tokenizer"], hparams["features"], hparams["model"])
+    state = {PREFIX + k: v for k, v in recognizer.state_dict().items()}
+    path = tmp_path_factory.mktemp("untrained") / "model.ckpt"
+    torch.save({"hyper_parameters": hparams, "state_dict": state}, path)
+    return path

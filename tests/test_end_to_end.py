@@ -14,10 +14,11 @@ from hydra import compose, initialize_config_dir
 from asr import training
 from asr.decoder_config import DecoderConfig
 from asr.evaluation import evaluate, format_report
-from asr.inference import Transcriber, transcription_lines
+from asr.inference import Transcriber
 from asr.lm import read_arpa
-from asr.module import SCHEMA_VERSION
+from asr.recognizer import SCHEMA_VERSION
 from asr.training import train
+from asr.transcription import transcribe_files
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_DATA = [
@@ -116,19 +117,22 @@ def test_decode_reports_greedy_and_beam_side_by_side(trained: tuple[Path, Path])
     assert "| beam WER" in format_report(report).splitlines()[-1]
 
 
-def test_transcribe_any_rate_stereo_file_and_folders(trained: tuple[Path, Path], tmp_path: Path) -> None:
+def test_transcribe_any_rate_stereo_file_and_folders(
+    trained: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     ckpt, data = trained
     wav = next((data / "audio" / "test").glob("*.wav"))
     mono, rate = sf.read(str(wav), dtype="float32")
     stereo = tmp_path / "stereo.flac"
     resampled = np.interp(np.arange(0, len(mono), rate / 44100), np.arange(len(mono)), mono)
     sf.write(str(stereo), np.stack([resampled, resampled], axis=1), 44100)
-    lines = transcription_lines(ckpt, [wav, stereo, data / "audio" / "test"], "jsonl", device="cpu")
-    rows = [json.loads(line) for line in lines]
+    assert transcribe_files(ckpt, [wav, stereo, data / "audio" / "test"], "jsonl", device="cpu") == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(rows) == 2 + 6
     assert rows[0]["audio_filepath"] == str(wav)
+    assert rows[1]["duration"] == pytest.approx(rows[0]["duration"], abs=1e-3)
     transcriber = Transcriber.from_checkpoint(ckpt, device="cpu")
-    assert transcriber.transcribe_files([wav]) == [rows[0]["text"]]
+    assert [t.text for t in transcriber.transcribe([wav])] == [rows[0]["text"]]
 
 
 def test_missing_checkpoint_says_what_to_do(tmp_path: Path) -> None:
@@ -160,7 +164,7 @@ def test_scripts_decode_and_transcribe_find_the_runs_lm_without_arguments(
         DecoderConfig.from_cfg(compose_config("transcribe", ["ckpt=x", "audio=x"]).decoder),
         device="cpu",
     )
-    assert out.stdout.splitlines() == expected.transcribe_files(wav)
+    assert out.stdout.splitlines() == [t.text for t in expected.transcribe(wav)]
     report = tmp_path / "report.json"
     out = _run(
         "decode.py", f"ckpt={ckpt}", f"manifest={data / 'test.jsonl'}", f"report={report}", cwd=tmp_path

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-
-from omegaconf import DictConfig, OmegaConf
 
 from asr.decoding import BeamSearchDecoder, BeamSettings, GreedyDecoder
 from asr.lexicon import read_lexicon, write_lexicon
@@ -45,8 +44,9 @@ class DecoderConfig:
     tune_word_score: tuple[float, ...] = ()
 
     @classmethod
-    def from_cfg(cls, node: DictConfig | dict) -> DecoderConfig:
-        plain = OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else dict(node)
+    def from_cfg(cls, node: Mapping) -> DecoderConfig:
+        """From the `decoder` config node (or any mapping with its keys)."""
+        plain = dict(node)
         name = plain.get("name")
         if name == "greedy":
             return cls("greedy")

@@ -36,7 +36,7 @@ def evaluate(
     """WER/CER report of checkpoint `ckpt` on every usable row of `manifest`: greedy, and beside it
     the configured beam search. `report["decoder"]` names the result that counts."""
     transcriber = Transcriber.from_checkpoint(ckpt, device=device, batch_seconds=batch_seconds)
-    tokenizer = transcriber.module.tokenizer
+    tokenizer = transcriber.tokenizer
     decoders: dict[str, Decoder] = {"greedy": GreedyDecoder(tokenizer)}
     if decoder.name == "beam":
         built = build_decoder(decoder, ckpt, tokenizer)
@@ -75,7 +75,7 @@ class AcousticPass:
 
 def acoustic_pass(transcriber: Transcriber, manifest: str | Path, on_error: str = "raise") -> AcousticPass:
     """Every usable row of `manifest` through the acoustic model (audio decoding included in the time)."""
-    rows = read_manifest(manifest, transcriber.module.tokenizer, on_error=on_error)
+    rows = read_manifest(manifest, transcriber.tokenizer, on_error=on_error)
     start = time.perf_counter()
     log_probs = transcriber.log_probs([load_audio(r.audio_filepath, transcriber.sample_rate) for r in rows])
     seconds = time.perf_counter() - start

@@ -1,21 +1,36 @@
-"""Transcriber: a checkpoint and audio in, text out; what decoding and transcription share."""
+"""Transcriber: a checkpoint and recordings of any length in, text and timed words out.
+
+Each file is read in blocks and cut into speech segments (`segment`); segments of consecutive
+files are pooled and run through the recogniser in batches of similar duration; each segment is
+decoded (greedy or beam + LM) and its words timed from the CTC alignment, in seconds of the file.
+Results come out in input order, each file as soon as it and the files before it are done. A
+file that cannot be read becomes a `Failure` naming it and the reason; the others go on.
+
+Nothing here imports Lightning or Hydra: this is the path a user's one-file command pays for.
+"""
 
 from __future__ import annotations
 
+import glob
 import json
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from asr.data.audio import load_audio
+from asr.alignment import Word, word_timings
+from asr.data.audio import AudioError, to_mono_resampled
 from asr.data.sampler import duration_batches
 from asr.decoder_config import Decoder, DecoderConfig, build_decoder
 from asr.decoding import GreedyDecoder
-from asr.module import SpeechRecognizer
+from asr.recognizer import Recognizer
+from asr.segment import SegmentConfig, file_duration, speech_segments
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
+MANIFEST_SUFFIXES = (".jsonl", ".json")
 
 
 def pick_device(device: str) -> torch.device:
@@ -25,36 +40,104 @@ def pick_device(device: str) -> torch.device:
 
 
 def expand_audio_paths(paths: Sequence[str | Path]) -> list[Path]:
-    """Files as given, folders as the audio files inside them (recursively, sorted)."""
+    """Files as given; folders as the audio files inside them (recursively, sorted); glob patterns
+    as their sorted matches; JSON-lines manifests as their `audio_filepath`s (relative to the
+    manifest's folder). A path that matches nothing stays in the list, to be reported as missing."""
     out: list[Path] = []
-    for path in map(Path, paths):
+    for given in map(str, paths):
+        path = Path(given)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
-            if not found:
-                raise FileNotFoundError(f"no audio files ({', '.join(AUDIO_SUFFIXES)}) under {path}")
-            out += found
-        elif path.is_file():
-            out.append(path)
+            out += sorted(p for p in path.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
+        elif path.is_file() and path.suffix.lower() in MANIFEST_SUFFIXES:
+            out += _manifest_paths(path)
+        elif not path.exists() and glob.has_magic(given):
+            out += sorted(Path(p) for p in glob.glob(given, recursive=True)) or [path]
         else:
-            raise FileNotFoundError(f"audio path {path} does not exist")
+            out.append(path)
     return out
 
 
+def _manifest_paths(manifest: Path) -> list[Path]:
+    out = []
+    for number, line in enumerate(manifest.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            path = Path(json.loads(line)["audio_filepath"])
+        except (ValueError, KeyError, TypeError) as err:
+            raise ValueError(f"{manifest}:{number}: not a manifest row with audio_filepath ({err})") from err
+        out.append(path if path.is_absolute() else manifest.parent / path)
+    return out
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """One file's transcript, its words timed in seconds of the file, and what it cost."""
+
+    path: Path
+    text: str
+    words: list[Word]
+    duration: float
+    seconds: float
+
+    def record(self) -> dict:
+        """What JSON lines carry beside text and words."""
+        return {
+            "audio_filepath": str(self.path),
+            "duration": round(self.duration, 3),
+            "real_time_factor": round(self.seconds / max(self.duration, 1e-9), 5),
+        }
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A file that could not be transcribed, and why."""
+
+    path: Path
+    reason: str
+
+
+@dataclass
+class _Job:
+    """One file on its way through: its segments' offsets, and their words as they are decoded."""
+
+    path: Path
+    started: float = field(default_factory=time.perf_counter)
+    duration: float = 0.0
+    offsets: list[float] = field(default_factory=list)
+    words: dict[int, list[Word]] = field(default_factory=dict)
+    read: bool = False
+    failure: str | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.failure is not None or (self.read and len(self.words) == len(self.offsets))
+
+    def result(self) -> Transcript | Failure:
+        if self.failure is not None:
+            return Failure(self.path, self.failure)
+        words = [w for k in range(len(self.offsets)) for w in self.words[k]]
+        text = " ".join(w.text for w in words)
+        return Transcript(self.path, text, words, self.duration, time.perf_counter() - self.started)
+
+
 class Transcriber:
-    """CTC transcription with a trained recogniser: log-probabilities in batches of similar length,
-    then the decoder (greedy unless given one)."""
+    """CTC transcription with a trained recogniser (greedy decoding unless given a decoder)."""
 
     def __init__(
         self,
-        module: SpeechRecognizer,
+        recognizer: Recognizer,
         decoder: Decoder | None = None,
         device: str = "auto",
         batch_seconds: float = 120.0,
+        segments: SegmentConfig | None = None,
     ) -> None:
         self.device = pick_device(device)
-        self.module = module.to(self.device).eval()
-        self.decoder = decoder or GreedyDecoder(module.tokenizer)
+        self.recognizer = recognizer.to(self.device).eval()
+        self.tokenizer = recognizer.tokenizer
+        self.decoder = decoder or GreedyDecoder(self.tokenizer)
         self.batch_seconds = batch_seconds
+        self.segments = segments or SegmentConfig()
 
     @classmethod
     def from_checkpoint(
@@ -63,18 +146,17 @@ class Transcriber:
         decoder: DecoderConfig | None = None,
         device: str = "auto",
         batch_seconds: float = 120.0,
+        segments: SegmentConfig | None = None,
     ) -> Transcriber:
         """Everything needed (vocabulary, features, model shape) is read from the checkpoint; the
         decoder's lexicon, LM and tuned weights from beside it."""
-        if not Path(path).is_file():
-            raise FileNotFoundError(f"checkpoint {path} does not exist: train first or fix the path")
-        module = SpeechRecognizer.load_from_checkpoint(path, map_location="cpu")
-        built = build_decoder(decoder, path, module.tokenizer) if decoder else None
-        return cls(module, built, device=device, batch_seconds=batch_seconds)
+        recognizer = Recognizer.from_checkpoint(path)
+        built = build_decoder(decoder, path, recognizer.tokenizer) if decoder else None
+        return cls(recognizer, built, device, batch_seconds, segments)
 
     @property
     def sample_rate(self) -> int:
-        return self.module.features.sample_rate
+        return self.recognizer.sample_rate
 
     @torch.inference_mode()
     def log_probs(self, waves: Sequence[torch.Tensor]) -> list[np.ndarray]:
@@ -82,37 +164,49 @@ class Transcriber:
         out: list[np.ndarray] = [np.empty(0)] * len(waves)
         for batch in duration_batches([len(w) / self.sample_rate for w in waves], self.batch_seconds):
             lengths = torch.tensor([len(waves[i]) for i in batch], device=self.device)
-            padded = torch.nn.utils.rnn.pad_sequence([waves[i] for i in batch], batch_first=True).to(
-                self.device
-            )
-            log_probs, frames = self.module(padded, lengths)
-            log_probs = log_probs.cpu().numpy()
-            for index, row, n in zip(batch, log_probs, frames.tolist(), strict=True):
+            padded = torch.nn.utils.rnn.pad_sequence([waves[i] for i in batch], batch_first=True)
+            log_probs, frames = self.recognizer(padded.to(self.device), lengths)
+            for index, row, n in zip(batch, log_probs.cpu().numpy(), frames.tolist(), strict=True):
                 out[index] = row[:n]
         return out
 
     def transcribe_waves(self, waves: Sequence[torch.Tensor]) -> list[str]:
-        """1-D float waveforms at `sample_rate` to text, in input order."""
+        """1-D float waveforms at `sample_rate` (utterances, not recordings) to text, in input order."""
         return [self.decoder.decode(row) for row in self.log_probs(waves)]
 
-    def transcribe_files(self, paths: Sequence[str | Path]) -> list[str]:
-        return self.transcribe_waves([load_audio(p, self.sample_rate) for p in paths])
+    def transcribe(self, paths: Sequence[str | Path]) -> Iterator[Transcript | Failure]:
+        """Every file of `paths` (see `expand_audio_paths`), in order, each as soon as it is done."""
+        jobs: list[_Job] = []
+        pending: list[tuple[_Job, int, torch.Tensor]] = []
+        emitted = 0
+        for path in expand_audio_paths(paths):
+            job = _Job(path)
+            jobs.append(job)
+            try:
+                job.duration = file_duration(path)
+                for segment in speech_segments(path, self.segments):
+                    job.offsets.append(segment.start)
+                    wave = to_mono_resampled(segment.samples, segment.sample_rate, self.sample_rate)
+                    pending.append((job, len(job.offsets) - 1, wave))
+                    if sum(len(w) for _, _, w in pending) >= self.batch_seconds * self.sample_rate:
+                        self._decode(pending)
+                        pending = []
+            except AudioError as err:
+                job.failure = str(err)
+            job.read = True
+            while emitted < len(jobs) and jobs[emitted].done:
+                yield jobs[emitted].result()
+                emitted += 1
+        self._decode(pending)
+        for job in jobs[emitted:]:
+            yield job.result()
 
-
-def transcription_lines(
-    ckpt: str | Path,
-    audio: Sequence[str | Path],
-    output_format: str = "text",
-    decoder: DecoderConfig | None = None,
-    device: str = "auto",
-    batch_seconds: float = 120.0,
-) -> list[str]:
-    """Printable transcripts of files and folders: plain text lines, or JSON lines with paths."""
-    if output_format not in ("text", "jsonl"):
-        raise ValueError(f"format must be 'text' or 'jsonl', not {output_format!r}")
-    paths = expand_audio_paths(audio)
-    transcriber = Transcriber.from_checkpoint(ckpt, decoder, device=device, batch_seconds=batch_seconds)
-    texts = transcriber.transcribe_files(paths)
-    if output_format == "text":
-        return texts
-    return [json.dumps({"audio_filepath": str(p), "text": t}) for p, t in zip(paths, texts, strict=True)]
+    def _decode(self, pending: list[tuple[_Job, int, torch.Tensor]]) -> None:
+        """Log-probabilities for every pending segment of a file still alive, then text and timed words."""
+        live = [(job, k, wave) for job, k, wave in pending if job.failure is None]
+        rows = self.log_probs([wave for _, _, wave in live])
+        for (job, k, _), row in zip(live, rows, strict=True):
+            text = self.decoder.decode(row)
+            job.words[k] = word_timings(
+                row, text, self.tokenizer, self.recognizer.frames_per_second, job.offsets[k]
+            )

@@ -1,7 +1,7 @@
-"""The LightningModule: features -> acoustic model -> CTC, with WER/CER on validation.
+"""The LightningModule: the recogniser trained with CTC, with WER/CER on validation.
 
 Its hyperparameters (tokenizer, feature and model settings, schema version) are saved in every
-checkpoint, so a checkpoint alone rebuilds the recogniser.
+checkpoint, so a checkpoint alone rebuilds the recogniser (`Recognizer.from_checkpoint`).
 """
 
 from __future__ import annotations
@@ -15,12 +15,9 @@ from torch import nn
 
 from asr.data.datamodule import Batch
 from asr.decoding import GreedyDecoder
-from asr.features import LogMel, SpecAugment
+from asr.features import SpecAugment
 from asr.metrics import error_rates
-from asr.model import AcousticModel
-from asr.text import CharTokenizer
-
-SCHEMA_VERSION = 2  # 2: the recurrent family (model.rnn_type and friends); layer names changed
+from asr.recognizer import SCHEMA_VERSION, Recognizer, check_schema
 
 
 def warmup_cosine(step: int, warmup: int, total: int, floor: float) -> float:
@@ -32,11 +29,7 @@ def warmup_cosine(step: int, warmup: int, total: int, floor: float) -> float:
 
 
 class SpeechRecognizer(L.LightningModule):
-    """Waveforms in, CTC log-probabilities out; the whole recogniser, features included.
-
-    Features live inside the module so that training, scoring and transcription all compute them
-    the same way, on whatever device the module is on.
-    """
+    """Training of a `Recognizer` (held as `self.recognizer`): loss, metrics, optimiser."""
 
     def __init__(
         self,
@@ -49,16 +42,11 @@ class SpeechRecognizer(L.LightningModule):
         schema_version: int = SCHEMA_VERSION,
     ) -> None:
         super().__init__()
-        if schema_version != SCHEMA_VERSION:
-            raise ValueError(
-                f"checkpoint schema {schema_version} is not this version's {SCHEMA_VERSION}: "
-                "retrain it with this version, or load it with the version that wrote it"
-            )
+        check_schema(schema_version)
         self.save_hyperparameters()
-        self.tokenizer = CharTokenizer.from_dict(tokenizer)
-        self.features = LogMel(**features)
+        self.recognizer = Recognizer(tokenizer, features, model)
+        self.tokenizer = self.recognizer.tokenizer
         self.augment = SpecAugment(**augment) if augment else None
-        self.model = AcousticModel(self.features.n_mels, self.tokenizer.vocab_size, **model)
         self.ctc = nn.CTCLoss(blank=self.tokenizer.blank_id, zero_infinity=True)
         self.greedy = GreedyDecoder(self.tokenizer)
         self.optim = optim or {}
@@ -66,18 +54,9 @@ class SpeechRecognizer(L.LightningModule):
         self._val_refs: list[str] = []
         self._val_hyps: list[str] = []
 
-    @property
-    def encoder_frames_per_second(self) -> float:
-        """CTC frames per second of audio: what bounds a transcript's length."""
-        return self.features.sample_rate / self.features.hop_length / self.model.frontend.stride
-
     def forward(self, waves: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Waveforms to float32 log-probabilities (B, T', vocab) and their lengths."""
-        feats, frames = self.features(waves, lengths)
-        if self.augment is not None:
-            feats = self.augment(feats, frames)
-        logits, out_lengths = self.model(feats, frames)
-        return logits.float().log_softmax(dim=-1), out_lengths
+        """The recogniser's log-probabilities, with SpecAugment where configured (training mode only)."""
+        return self.recognizer(waves, lengths, self.augment)
 
     def _loss(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         log_probs, out_lengths = self(batch.waves, batch.wave_lengths)

@@ -51,7 +51,7 @@ def train(cfg: DictConfig) -> Path:
         tokenizer=tokenizer,
         sample_rate=cfg.features.sample_rate,
         seed=cfg.seed,
-        frames_per_second=module.encoder_frames_per_second,
+        frames_per_second=module.recognizer.frames_per_second,
         **_plain(cfg.data),
     )
     best = ModelCheckpoint(

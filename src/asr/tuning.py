@@ -43,7 +43,7 @@ def tune_decoder(
     if not lm_weights or not word_scores:
         raise ValueError("decoder.tune.lm_weight and decoder.tune.word_score need at least one value each")
     transcriber = Transcriber.from_checkpoint(ckpt, device=device, batch_seconds=batch_seconds)
-    tokenizer = transcriber.module.tokenizer
+    tokenizer = transcriber.tokenizer
     first = BeamSettings(decoder.beam_size, decoder.beam_threshold, lm_weights[0], word_scores[0])
     search = build_decoder(decoder, ckpt, tokenizer, settings=first)
     assert isinstance(search, BeamSearchDecoder)

@@ -27,7 +27,27 @@ _CHARS_UTF8 = 1
 _RATE, _PITCH = 1, 3
 _MAX_DATA_PATH = 150  # eSpeak NG copies the data path into a 160-byte buffer and exits if longer
 
-_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
+_EVENT_END_OF_LIST, _EVENT_WORD = 0, 1
+
+
+class _Event(ctypes.Structure):
+    """eSpeak NG's espeak_EVENT; `id` is a union of an int, a pointer and 8 chars."""
+
+    _fields_ = (
+        ("type", ctypes.c_int),
+        ("unique_identifier", ctypes.c_uint),
+        ("text_position", ctypes.c_int),
+        ("length", ctypes.c_int),
+        ("audio_position", ctypes.c_int),
+        ("sample", ctypes.c_int),
+        ("user_data", ctypes.c_void_p),
+        ("id", ctypes.c_char * 8),
+    )
+
+
+_CALLBACK = ctypes.CFUNCTYPE(
+    ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event)
+)
 
 
 class EspeakError(RuntimeError):
@@ -99,16 +119,30 @@ class Espeak:
         self._lib.espeak_Info(ctypes.byref(data_path))
         self.data_path = Path(data_path.value.decode())
         self._chunks: list[np.ndarray] = []
+        self._words: dict[int, int] = {}  # text position (1-based character) -> audio position (ms)
+        self.word_starts: list[float] = []
         self._callback = _CALLBACK(self._collect)  # kept on self: ctypes must not free it
         self._lib.espeak_SetSynthCallback(self._callback)
 
-    def _collect(self, wav: ctypes.POINTER(ctypes.c_short), count: int, events: int) -> int:
+    def _collect(
+        self, wav: ctypes.POINTER(ctypes.c_short), count: int, events: ctypes.POINTER(_Event)
+    ) -> int:
         if count > 0:
             self._chunks.append(np.ctypeslib.as_array(wav, (count,)).copy())
+        k = 0
+        while events and events[k].type != _EVENT_END_OF_LIST:
+            if events[k].type == _EVENT_WORD:
+                self._words.setdefault(events[k].text_position, events[k].audio_position)
+            k += 1
         return 0
 
     def synthesize(self, text: str, voice: str, rate: int, pitch: int, seed: int = 0) -> np.ndarray:
-        """Speak `text` with `voice` (e.g. "en-us+f3") at `rate` words/minute and `pitch` 0-99."""
+        """Speak `text` with `voice` (e.g. "en-us+f3") at `rate` words/minute and `pitch` 0-99.
+
+        Afterwards `word_starts` holds where eSpeak NG began each word of `text.split()`, in seconds
+        from the start of the audio (NaN for a word it reported no start for): ground truth for
+        word timings.
+        """
         _, _, variant = voice.partition("+")
         # eSpeak NG silently ignores an unknown variant; only an unknown language is refused.
         unknown_variant = variant and not (self.data_path / "voices" / "!v" / variant).is_file()
@@ -118,10 +152,22 @@ class Espeak:
         self._lib.espeak_SetParameter(_PITCH, pitch, 0)
         self._seed(seed)
         self._chunks.clear()
+        self._words.clear()
         data = text.encode() + b"\0"
         status = self._lib.espeak_Synth(data, len(data), 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
         if status != 0 or self._lib.espeak_Synchronize() != 0:
             raise EspeakError(f"eSpeak NG failed ({status}) on {text!r} with voice {voice!r}")
         if not self._chunks:
             raise EspeakError(f"eSpeak NG produced no audio for {text!r} with voice {voice!r}")
+        self.word_starts = [self._words.get(p, float("nan")) / 1000 for p in _word_positions(text)]
         return np.concatenate(self._chunks)
+
+
+def _word_positions(text: str) -> list[int]:
+    """The 1-based character position of each word of `text.split()`, as eSpeak NG counts them."""
+    positions, previous = [], " "
+    for index, char in enumerate(text, start=1):
+        if not char.isspace() and previous.isspace():
+            positions.append(index)
+        previous = char
+    return positions

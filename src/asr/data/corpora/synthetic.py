@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import multiprocessing
 import random
 from dataclasses import asdict, dataclass, field
@@ -80,6 +81,7 @@ VARIANTS = [
     "zac",
 ]
 SPLITS = ("train", "val", "test")
+WORD_STARTS = "word_starts.jsonl"
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,7 @@ class SyntheticConfig:
     rate: tuple[int, int] = (140, 210)
     pitch: tuple[int, int] = (25, 75)
     sample_rate: int = 16000
+    layout: int = 2  # 2: word_starts.jsonl written beside the manifests
 
     def fingerprint(self) -> str:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
@@ -151,8 +154,9 @@ def plan(cfg: SyntheticConfig) -> list[Item]:
     return items
 
 
-def _speak_voice(job: tuple[list[Item], Path, int, int]) -> list[Utterance]:
-    """Worker: synthesise one voice's items in order and write 16-bit WAV files."""
+def _speak_voice(job: tuple[list[Item], Path, int, int]) -> list[tuple[Utterance, list[float]]]:
+    """Worker: synthesise one voice's items in order, write 16-bit WAV files; each utterance with
+    eSpeak NG's start of each of its words."""
     import torch
 
     from asr.data.corpora.espeak import Espeak
@@ -167,14 +171,16 @@ def _speak_voice(job: tuple[list[Item], Path, int, int]) -> list[Utterance]:
         path = root / "audio" / item.split / f"{item.split}_{item.index:06d}.wav"
         path.parent.mkdir(parents=True, exist_ok=True)
         sf.write(str(path), wave.numpy(), sample_rate, subtype="PCM_16")
-        out.append(Utterance(path, len(wave) / sample_rate, item.text))
+        out.append((Utterance(path, len(wave) / sample_rate, item.text), engine.word_starts))
     return out
 
 
 def generate(
     cfg: SyntheticConfig, root: str | Path, manifest_dir: str | Path | None = None, workers: int = 2
 ) -> dict[str, Path]:
-    """Write audio under `root` and `{train,val,test}.jsonl` in `manifest_dir` (default `root`).
+    """Write audio under `root` and `{train,val,test}.jsonl` in `manifest_dir` (default `root`),
+    and beside them `word_starts.jsonl`: where eSpeak NG began each word of each utterance, in
+    seconds (null where it reported none), the ground truth for word timings.
 
     A corpus already generated with the same config is reused as it is.
     """
@@ -196,11 +202,23 @@ def generate(
     log.info("generating %d utterances in %d voices under %s", len(items), len(jobs), root)
     context = multiprocessing.get_context("fork")
     with context.Pool(workers, maxtasksperchild=1) as pool:
-        done = [u for group in pool.imap(_speak_voice, jobs) for u in group]
-    for split, path in manifests.items():
-        rows = sorted(
-            (u for u in done if u.audio_filepath.parent.name == split), key=lambda u: u.audio_filepath
+        spoken = sorted(
+            (u for group in pool.imap(_speak_voice, jobs) for u in group), key=lambda u: u[0].audio_filepath
         )
-        write_manifest(path, rows)
+    for split, path in manifests.items():
+        write_manifest(path, [u for u, _ in spoken if u.audio_filepath.parent.name == split])
+    _write_word_starts(manifest_dir / WORD_STARTS, spoken)
     stamp.write_text(json.dumps({"fingerprint": cfg.fingerprint(), "config": asdict(cfg)}, indent=1))
     return manifests
+
+
+def _write_word_starts(path: Path, spoken: list[tuple[Utterance, list[float]]]) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        for u, starts in spoken:
+            audio = (
+                u.audio_filepath.relative_to(path.parent)
+                if u.audio_filepath.is_relative_to(path.parent)
+                else u.audio_filepath
+            )
+            starts = [None if math.isnan(x) else x for x in starts]
+            f.write(json.dumps({"audio_filepath": str(audio), "word_starts": starts}) + "\n")

@@ -1,0 +1,92 @@
+"""The recogniser as a plain nn.Module: features + acoustic model + tokenizer, waveforms in, CTC
+log-probabilities out.
+
+Training wraps it in the LightningModule; inference, export and scoring load it from a checkpoint
+with `torch.load(weights_only=True)` and need neither Lightning nor Hydra. One definition of the
+forward pass serves both, so what is scored is what was trained.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from asr.features import LogMel
+from asr.model import AcousticModel
+from asr.text import CharTokenizer
+
+SCHEMA_VERSION = 3  # 3: the recogniser is its own module (state_dict keys under `recognizer.`)
+PREFIX = "recognizer."
+
+
+class CheckpointError(ValueError):
+    """A file that is not a checkpoint this version can rebuild a recogniser from."""
+
+
+def check_schema(version: int, source: str = "checkpoint") -> None:
+    if version != SCHEMA_VERSION:
+        raise CheckpointError(
+            f"{source} has schema {version}, not this version's {SCHEMA_VERSION}: retrain it with this "
+            "version, or load it with the version that wrote it"
+        )
+
+
+class Recognizer(nn.Module):
+    """Waveforms (B, N) and their lengths to float32 log-probabilities (B, T', vocab) and theirs.
+
+    Features live inside the module so that training, scoring, transcription and export all compute
+    them the same way, on whatever device the module is on.
+    """
+
+    def __init__(self, tokenizer: dict, features: dict, model: dict) -> None:
+        super().__init__()
+        self.tokenizer = CharTokenizer.from_dict(tokenizer)
+        self.features = LogMel(**features)
+        self.model = AcousticModel(self.features.n_mels, self.tokenizer.vocab_size, **model)
+
+    @property
+    def sample_rate(self) -> int:
+        return self.features.sample_rate
+
+    @property
+    def frames_per_second(self) -> float:
+        """CTC frames per second of audio: what bounds a transcript's length and converts frames to times."""
+        return self.features.sample_rate / self.features.hop_length / self.model.frontend.stride
+
+    def forward(
+        self,
+        waves: torch.Tensor,
+        lengths: torch.Tensor,
+        augment: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """`augment` (training's SpecAugment) rewrites the features before the acoustic model."""
+        feats, frames = self.features(waves, lengths)
+        if augment is not None:
+            feats = augment(feats, frames)
+        logits, out_lengths = self.model(feats, frames)
+        return logits.float().log_softmax(dim=-1), out_lengths
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path) -> Recognizer:
+        """The recogniser saved in a training checkpoint, on the CPU, in eval mode.
+
+        Only tensors and plain containers are unpickled (`weights_only=True`): a checkpoint from
+        elsewhere cannot run code on load.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"checkpoint {path} does not exist: train first or fix the path")
+        try:
+            ckpt = torch.load(path, map_location="cpu", weights_only=True)
+            hparams, state = ckpt["hyper_parameters"], ckpt["state_dict"]
+        except Exception as err:
+            raise CheckpointError(f"{path} is not a training checkpoint ({err})") from err
+        check_schema(hparams.get("schema_version", 0), f"checkpoint {path}")
+        recognizer = cls(hparams["tokenizer"], hparams["features"], hparams["model"])
+        recognizer.load_state_dict(
+            {k.removeprefix(PREFIX): v for k, v in state.items() if k.startswith(PREFIX)}
+        )
+        return recognizer.eval()
