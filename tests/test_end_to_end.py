@@ -265,3 +265,23 @@ def test_train_timer_counts_training_epochs_but_not_validation(monkeypatch: pyte
         timer.on_validation_start(None, None)
         timer.on_train_epoch_end(None, None)  # runs after validation: adds nothing
     assert timer.seconds == 10.0 + 84.0
+
+
+def test_a_run_that_stops_before_its_first_validation_still_writes_its_summary(
+    trained: tuple[Path, Path], tmp_path: Path
+) -> None:
+    _, data = trained
+    cfg = compose_config(
+        "train",
+        [
+            f"paths.root={data.parents[1]}",
+            f"paths.output_dir={tmp_path}",
+            *TINY_DATA,
+            *TINY_RUN,
+            "+trainer.max_steps=1",
+        ],
+    )
+    ckpt = train(cfg)
+    summary = json.loads((tmp_path / "fit_summary.json").read_text())
+    assert summary["steps"] == 1 and summary["best_val_wer"] is None
+    assert summary["best_checkpoint"] == str(ckpt) and ckpt.is_file()

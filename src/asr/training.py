@@ -26,7 +26,8 @@ def _plain(node: DictConfig) -> dict:
 
 
 def train(cfg: DictConfig) -> Path:
-    """Fit the model on `cfg.data`; return the checkpoint with the best validation WER.
+    """Fit the model on `cfg.data`; return the checkpoint with the best validation WER (the last
+    checkpoint when training stopped before its first validation).
 
     Beside the checkpoints go the lexicon and LM of the training transcripts and, with
     `decoder=beam`, the LM weight and word score tuned on the validation split (`decoder.json`;
@@ -73,9 +74,13 @@ def train(cfg: DictConfig) -> Path:
     )
     start = time.monotonic()
     trainer.fit(module, datamodule=datamodule)
+    score = best.best_model_score
+    checkpoint = best.best_model_path or best.last_model_path
+    if not checkpoint:
+        raise RuntimeError(f"training ended without saving a checkpoint under {output_dir / 'checkpoints'}")
     summary = {
-        "best_checkpoint": best.best_model_path,
-        "best_val_wer": float(best.best_model_score),
+        "best_checkpoint": checkpoint,
+        "best_val_wer": None if score is None else float(score),
         "epochs": trainer.current_epoch,
         "steps": trainer.global_step,
         "params": sum(p.numel() for p in module.parameters()),
@@ -83,17 +88,22 @@ def train(cfg: DictConfig) -> Path:
         "train_seconds": round(timer.seconds, 1),
         "train_audio_seconds": round(sum(u.duration for u in datamodule.datasets["train"].utterances), 1),
     }
-    log.info("best checkpoint %s (val_wer %.4f)", best.best_model_path, best.best_model_score)
+    if score is None:
+        log.warning(
+            "training stopped before its first validation: no val_wer; the last checkpoint is %s", checkpoint
+        )
+    else:
+        log.info("best checkpoint %s (val_wer %.4f)", checkpoint, score)
     if decoder.name == "beam" and trainer.is_global_zero:
         summary["decoder"] = tune_decoder(
-            best.best_model_path,
+            checkpoint,
             cfg.data.val_manifest,
             decoder,
             output_dir / "decoder_tuning.tsv",
             on_error=cfg.data.on_error,
         )
     (output_dir / "fit_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    return Path(best.best_model_path)
+    return Path(checkpoint)
 
 
 class DecoderFiles(Callback):
