@@ -1,5 +1,6 @@
 """Transcribe audio: python scripts/transcribe.py ckpt=PATH audio=FILE|FOLDER|GLOB|MANIFEST|[a.wav,b.flac]
-[format=text|jsonl|srt|vtt] [output_dir=DIR]. Exits 1 when any file failed (each is named on stderr)."""
+[format=text|jsonl|srt|vtt] [output_dir=DIR] [backend=torch|onnx (ckpt=the exported .onnx)].
+Exits 1 when any file failed (each is named on stderr)."""
 
 import sys
 
@@ -23,6 +24,7 @@ def main(cfg: DictConfig) -> None:
         batch_seconds=cfg.batch_seconds,
         output_dir=cfg.output_dir,
         segments=SegmentConfig(**cfg.segment),
+        backend=cfg.backend,
     )
     sys.exit(1 if failures else 0)
 

@@ -16,7 +16,7 @@ def _spans_of(path: list[int], count: int) -> np.ndarray:
     return np.array([[path.index(k), len(path) - 1 - path[::-1].index(k)] for k in range(count)])
 
 
-@pytest.mark.parametrize("text", ["a", "hello", "look at the moon", "aab bba"])
+@pytest.mark.parametrize("text", ["a", "hello", "look at the moon", "aab bba", "set a timer for " * 8])
 def test_alignment_matches_torchaudio_forced_align(text: str) -> None:
     rng = np.random.default_rng(len(text))
     tokens = TOK.encode(text)

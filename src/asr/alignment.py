@@ -59,7 +59,7 @@ def ctc_alignment(log_probs: np.ndarray, tokens: list[int], blank: int) -> np.nd
     path = np.empty(frames, dtype=np.int64)
     for t in range(frames - 1, -1, -1):
         path[t] = end
-        end -= back[t, end]
+        end -= int(back[t, end])
     spans = np.zeros((count, 2), dtype=np.int64)
     for k in range(count):
         where = np.flatnonzero(path == 2 * k + 1)

@@ -63,7 +63,7 @@ class LogMel(nn.Module):
         frames = self.output_lengths(lengths)
         waves = nn.functional.pad(waves.float() * length_mask(lengths, waves.size(1)), (0, self.n_fft // 2))
         with torch.autocast(device_type=waves.device.type, enabled=False):
-            spec = self.mel(waves)[..., : int(frames.max())]
+            spec = self.mel(waves)[..., : frames.max()]  # a tensor bound: traced exports keep it dynamic
             peak = spec.amax(dim=(1, 2), keepdim=True)
             spec = torch.maximum(spec, peak * self.floor).clamp_min(1e-10).log().transpose(1, 2)
         mask = length_mask(frames, spec.size(1)).unsqueeze(-1)

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from asr.alignment import Word, word_timings
+from asr.backends import Backend, OnnxRecognizer, load_recognizer
 from asr.data.audio import AudioError, to_mono_resampled
 from asr.data.sampler import duration_batches
 from asr.decoder_config import Decoder, DecoderConfig, build_decoder
@@ -126,7 +127,7 @@ class Transcriber:
 
     def __init__(
         self,
-        recognizer: Recognizer,
+        recognizer: Recognizer | OnnxRecognizer,
         decoder: Decoder | None = None,
         device: str = "auto",
         batch_seconds: float = 120.0,
@@ -147,10 +148,12 @@ class Transcriber:
         device: str = "auto",
         batch_seconds: float = 120.0,
         segments: SegmentConfig | None = None,
+        backend: Backend = Backend.TORCH,
     ) -> Transcriber:
-        """Everything needed (vocabulary, features, model shape) is read from the checkpoint; the
-        decoder's lexicon, LM and tuned weights from beside it."""
-        recognizer = Recognizer.from_checkpoint(path)
+        """Everything needed (vocabulary, features, model shape) is read from the checkpoint (or,
+        with `Backend.ONNX`, the exported file); the decoder's lexicon, LM and tuned weights from
+        beside it."""
+        recognizer = load_recognizer(path, backend, pick_device(device))
         built = build_decoder(decoder, path, recognizer.tokenizer) if decoder else None
         return cls(recognizer, built, device, batch_seconds, segments)
 

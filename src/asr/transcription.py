@@ -9,6 +9,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from asr.backends import Backend
 from asr.decoder_config import DecoderConfig
 from asr.formats import OutputFormat, render
 from asr.inference import Failure, Transcriber, expand_audio_paths
@@ -71,8 +72,11 @@ def transcribe_files(
     batch_seconds: float = 120.0,
     output_dir: str | Path | None = None,
     segments: SegmentConfig | None = None,
+    backend: str = "torch",
 ) -> int:
-    """`transcribe_command` with a transcriber loaded from `ckpt`; options checked before any work."""
+    """`transcribe_command` with a transcriber loaded from `ckpt` (with backend onnx, an exported
+    file); options checked before any work."""
     output = OutputFormat.parse(fmt)
-    transcriber = Transcriber.from_checkpoint(ckpt, decoder, device, batch_seconds, segments)
+    runtime = Backend.parse(backend)
+    transcriber = Transcriber.from_checkpoint(ckpt, decoder, device, batch_seconds, segments, runtime)
     return transcribe_command(transcriber, audio, output, output_dir)
