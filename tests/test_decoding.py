@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from asr.decoding import BeamSearchDecoder, BeamSettings, GreedyDecoder, greedy_decode
+from asr import decoding
+from asr.decoding import BeamSearchDecoder, BeamSettings, GreedyDecoder
 from asr.lm import estimate
 from asr.text import CharTokenizer
 
@@ -70,9 +71,9 @@ def test_a_wide_beam_finds_the_text_of_the_most_likely_single_path() -> None:
 
 
 def test_greedy_decode_uses_the_blank_it_is_given() -> None:
-    log_probs = torch.from_numpy(emissions("a", "-", "a", "b", "b"))[None]
-    assert greedy_decode(log_probs, torch.tensor([5]), blank=0) == [[3, 3, 4]]
-    assert greedy_decode(log_probs, torch.tensor([5]), blank=3) == [[0, 4]]  # "a" as the blank
+    log_probs = emissions("a", "-", "a", "b", "b")
+    assert decoding.best_path(log_probs, blank=0) == [3, 3, 4]
+    assert decoding.best_path(log_probs, blank=3) == [0, 4]  # "a" as the blank
 
 
 def test_lexicon_beam_never_spells_a_word_outside_the_lexicon() -> None:

@@ -17,41 +17,44 @@ import heapq
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from asr.lexicon import TrieNode, build_trie
 from asr.lm import EOS, UNK, NgramModel
 from asr.text import CharTokenizer
 
+if TYPE_CHECKING:  # decoding itself is numpy: the ONNX path runs it without importing torch
+    import torch
+
 LN10 = math.log(10)
 NEG_INF = float("-inf")
 
 
-def greedy_decode(log_probs: torch.Tensor, lengths: torch.Tensor, blank: int) -> list[list[int]]:
-    """Best path per utterance: argmax per frame, repeats merged, blanks removed."""
-    best = log_probs.argmax(dim=-1).cpu()
-    out = []
-    for row, length in zip(best, lengths.cpu().tolist(), strict=True):
-        path = torch.unique_consecutive(row[:length])
-        out.append([t for t in path.tolist() if t != blank])
-    return out
+def best_path(log_probs: np.ndarray, blank: int) -> list[int]:
+    """One utterance's (T, vocab) log-probabilities to its best path: argmax per frame, repeats
+    merged, blanks removed."""
+    best = log_probs.argmax(axis=-1)
+    keep = np.ones(len(best), dtype=bool)
+    keep[1:] = best[1:] != best[:-1]
+    return [int(t) for t in best[keep] if t != blank]
 
 
 class GreedyDecoder:
-    """(B, T, vocab) log-probabilities and lengths to text by the best path."""
+    """Log-probabilities to text by the best path."""
 
     def __init__(self, tokenizer: CharTokenizer) -> None:
         self.tokenizer = tokenizer
 
     def __call__(self, log_probs: torch.Tensor, lengths: torch.Tensor) -> list[str]:
-        ids = greedy_decode(log_probs, lengths, self.tokenizer.blank_id)
-        return [self.tokenizer.decode(i) for i in ids]
+        """A padded (B, T, vocab) batch and its lengths to B texts."""
+        rows = log_probs.detach().float().cpu().numpy()
+        return [self.decode(row[:n]) for row, n in zip(rows, lengths.cpu().tolist(), strict=True)]
 
     def decode(self, log_probs: np.ndarray) -> str:
         """Text of one utterance's (T, vocab) log-probabilities."""
-        return self(torch.from_numpy(log_probs)[None], torch.tensor([len(log_probs)]))[0]
+        return self.tokenizer.decode(best_path(log_probs, self.tokenizer.blank_id))
 
 
 @dataclass(frozen=True)

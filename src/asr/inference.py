@@ -6,7 +6,8 @@ decoded (greedy or beam + LM) and its words timed from the CTC alignment, in sec
 Results come out in input order, each file as soon as it and the files before it are done. A
 file that cannot be read becomes a `Failure` naming it and the reason; the others go on.
 
-Nothing here imports Lightning or Hydra: this is the path a user's one-file command pays for.
+Nothing here imports Lightning or Hydra, nor torch unless the torch backend is chosen: this is
+the path a user's one-file command pays for.
 """
 
 from __future__ import annotations
@@ -19,25 +20,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from asr.alignment import Word, word_timings
-from asr.backends import Backend, OnnxRecognizer, load_recognizer
+from asr.backends import Backend, Runner, load_acoustic_model
 from asr.data.audio import AudioError, to_mono_resampled
-from asr.data.sampler import duration_batches
+from asr.data.batching import duration_batches
 from asr.decoder_config import Decoder, DecoderConfig, build_decoder
 from asr.decoding import GreedyDecoder
-from asr.recognizer import Recognizer
 from asr.segment import SegmentConfig, file_duration, speech_segments
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 MANIFEST_SUFFIXES = (".jsonl", ".json")
-
-
-def pick_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def expand_audio_paths(paths: Sequence[str | Path]) -> list[Path]:
@@ -127,15 +120,13 @@ class Transcriber:
 
     def __init__(
         self,
-        recognizer: Recognizer | OnnxRecognizer,
+        runner: Runner,
         decoder: Decoder | None = None,
-        device: str = "auto",
         batch_seconds: float = 120.0,
         segments: SegmentConfig | None = None,
     ) -> None:
-        self.device = pick_device(device)
-        self.recognizer = recognizer.to(self.device).eval()
-        self.tokenizer = recognizer.tokenizer
+        self.runner = runner
+        self.tokenizer = runner.tokenizer
         self.decoder = decoder or GreedyDecoder(self.tokenizer)
         self.batch_seconds = batch_seconds
         self.segments = segments or SegmentConfig()
@@ -153,34 +144,35 @@ class Transcriber:
         """Everything needed (vocabulary, features, model shape) is read from the checkpoint (or,
         with `Backend.ONNX`, the exported file); the decoder's lexicon, LM and tuned weights from
         beside it."""
-        recognizer = load_recognizer(path, backend, pick_device(device))
-        built = build_decoder(decoder, path, recognizer.tokenizer) if decoder else None
-        return cls(recognizer, built, device, batch_seconds, segments)
+        runner = load_acoustic_model(path, backend, device)
+        built = build_decoder(decoder, path, runner.tokenizer) if decoder else None
+        return cls(runner, built, batch_seconds, segments)
 
     @property
     def sample_rate(self) -> int:
-        return self.recognizer.sample_rate
+        return self.runner.sample_rate
 
-    @torch.inference_mode()
-    def log_probs(self, waves: Sequence[torch.Tensor]) -> list[np.ndarray]:
-        """1-D float waveforms at `sample_rate` to (T', vocab) CTC log-probabilities, in input order."""
+    def log_probs(self, waves: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """1-D float32 waveforms at `sample_rate` to (T', vocab) CTC log-probabilities, in input order."""
         out: list[np.ndarray] = [np.empty(0)] * len(waves)
         for batch in duration_batches([len(w) / self.sample_rate for w in waves], self.batch_seconds):
-            lengths = torch.tensor([len(waves[i]) for i in batch], device=self.device)
-            padded = torch.nn.utils.rnn.pad_sequence([waves[i] for i in batch], batch_first=True)
-            log_probs, frames = self.recognizer(padded.to(self.device), lengths)
-            for index, row, n in zip(batch, log_probs.cpu().numpy(), frames.tolist(), strict=True):
+            lengths = np.array([len(waves[i]) for i in batch], dtype=np.int64)
+            padded = np.zeros((len(batch), lengths.max()), dtype=np.float32)
+            for row, i in enumerate(batch):
+                padded[row, : lengths[row]] = waves[i]
+            log_probs, frames = self.runner(padded, lengths)
+            for index, row, n in zip(batch, log_probs, frames.tolist(), strict=True):
                 out[index] = row[:n]
         return out
 
-    def transcribe_waves(self, waves: Sequence[torch.Tensor]) -> list[str]:
+    def transcribe_waves(self, waves: Sequence[np.ndarray]) -> list[str]:
         """1-D float waveforms at `sample_rate` (utterances, not recordings) to text, in input order."""
         return [self.decoder.decode(row) for row in self.log_probs(waves)]
 
     def transcribe(self, paths: Sequence[str | Path]) -> Iterator[Transcript | Failure]:
         """Every file of `paths` (see `expand_audio_paths`), in order, each as soon as it is done."""
         jobs: list[_Job] = []
-        pending: list[tuple[_Job, int, torch.Tensor]] = []
+        pending: list[tuple[_Job, int, np.ndarray]] = []
         emitted = 0
         for path in expand_audio_paths(paths):
             job = _Job(path)
@@ -204,12 +196,12 @@ class Transcriber:
         for job in jobs[emitted:]:
             yield job.result()
 
-    def _decode(self, pending: list[tuple[_Job, int, torch.Tensor]]) -> None:
+    def _decode(self, pending: list[tuple[_Job, int, np.ndarray]]) -> None:
         """Log-probabilities for every pending segment of a file still alive, then text and timed words."""
         live = [(job, k, wave) for job, k, wave in pending if job.failure is None]
         rows = self.log_probs([wave for _, _, wave in live])
         for (job, k, _), row in zip(live, rows, strict=True):
             text = self.decoder.decode(row)
             job.words[k] = word_timings(
-                row, text, self.tokenizer, self.recognizer.frames_per_second, job.offsets[k]
+                row, text, self.tokenizer, self.runner.frames_per_second, job.offsets[k]
             )

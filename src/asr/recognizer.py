@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -90,3 +91,27 @@ class Recognizer(nn.Module):
             {k.removeprefix(PREFIX): v for k, v in state.items() if k.startswith(PREFIX)}
         )
         return recognizer.eval()
+
+
+def pick_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+class TorchRunner:
+    """A recogniser on a torch device, called with numpy batches: the torch backend of inference."""
+
+    def __init__(self, recognizer: Recognizer, device: str = "auto") -> None:
+        self.device = pick_device(device)
+        self.recognizer = recognizer.to(self.device).eval()
+        self.tokenizer = recognizer.tokenizer
+        self.sample_rate = recognizer.sample_rate
+        self.frames_per_second = recognizer.frames_per_second
+
+    @torch.inference_mode()
+    def __call__(self, waves: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        log_probs, frames = self.recognizer(
+            torch.from_numpy(waves).to(self.device), torch.from_numpy(lengths).to(self.device)
+        )
+        return log_probs.cpu().numpy(), frames.cpu().numpy()

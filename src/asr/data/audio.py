@@ -1,6 +1,8 @@
-"""Audio decoding: any file soundfile reads, to float32 mono at the model's sample rate.
+"""Audio decoding: any file soundfile reads, to float32 mono at the model's sample rate, as numpy.
 
 torchaudio >= 2.9 no longer decodes files itself, so soundfile reads and torchaudio resamples.
+torch is imported only when a file's rate differs from the model's: transcribing with the ONNX
+backend then never imports it, and importing torch alone takes longer than that whole command.
 """
 
 from __future__ import annotations
@@ -9,26 +11,27 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-import torch
-import torchaudio.functional as AF
 
 
 class AudioError(RuntimeError):
     """An audio file that cannot be turned into a waveform."""
 
 
-def to_mono_resampled(samples: np.ndarray, sample_rate: int, target_rate: int) -> torch.Tensor:
-    """Mix channels (frames x channels, or 1-D) down to mono and resample to `target_rate`."""
-    wave = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32))
+def to_mono_resampled(samples: np.ndarray, sample_rate: int, target_rate: int) -> np.ndarray:
+    """Mix channels (frames x channels, or 1-D) down to 1-D float32 mono at `target_rate`."""
+    wave = np.ascontiguousarray(samples, dtype=np.float32)
     if wave.ndim == 2:
-        wave = wave.mean(dim=1)
-    if sample_rate != target_rate:
-        wave = AF.resample(wave, sample_rate, target_rate)
-    return wave
+        wave = wave.mean(axis=1, dtype=np.float32)
+    if sample_rate == target_rate:
+        return wave
+    import torch
+    import torchaudio.functional as AF
+
+    return AF.resample(torch.from_numpy(wave), sample_rate, target_rate).numpy()
 
 
-def load_audio(path: str | Path, sample_rate: int = 16000) -> torch.Tensor:
-    """Decode `path` to a 1-D float32 tensor at `sample_rate`."""
+def load_audio(path: str | Path, sample_rate: int = 16000) -> np.ndarray:
+    """Decode `path` to 1-D float32 samples at `sample_rate`."""
     try:
         samples, file_rate = sf.read(str(path), dtype="float32", always_2d=False)
     except Exception as err:  # soundfile raises LibsndfileError, RuntimeError or TypeError

@@ -62,7 +62,7 @@ class SpeechDataset(Dataset):
         utt = self.utterances[index]
         tokens = torch.tensor(self.tokenizer.encode(utt.text), dtype=torch.long)
         try:
-            wave = load_audio(utt.audio_filepath, self.sample_rate)
+            wave = torch.from_numpy(load_audio(utt.audio_filepath, self.sample_rate))
         except AudioError as err:
             if self.on_error == "skip":
                 log.warning("skipped unreadable audio: %s", err)

@@ -1,8 +1,4 @@
-"""Batches built by total audio duration from length-sorted utterances.
-
-Sorting before batching keeps padding small (a batch holds utterances of similar length), and a
-duration cap instead of a fixed batch size keeps memory flat whether utterances are short or long.
-"""
+"""Training's batch sampler: duration batches (`batching`), shuffled per epoch, sharded per rank."""
 
 from __future__ import annotations
 
@@ -11,22 +7,7 @@ from collections.abc import Iterator, Sequence
 
 from torch.utils.data import Sampler
 
-
-def duration_batches(durations: Sequence[float], max_seconds: float) -> list[list[int]]:
-    """Indices sorted by duration, cut into batches whose longest x count stays within `max_seconds`.
-
-    An item longer than the cap on its own forms a batch of one.
-    """
-    batches: list[list[int]] = []
-    batch: list[int] = []
-    for index in sorted(range(len(durations)), key=durations.__getitem__):
-        if batch and durations[index] * (len(batch) + 1) > max_seconds:
-            batches.append(batch)
-            batch = []
-        batch.append(index)
-    if batch:
-        batches.append(batch)
-    return batches
+from asr.data.batching import duration_batches
 
 
 class DurationBatchSampler(Sampler[list[int]]):

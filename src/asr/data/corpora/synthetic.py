@@ -170,7 +170,7 @@ def _speak_voice(job: tuple[list[Item], Path, int, int]) -> list[tuple[Utterance
         wave = to_mono_resampled(pcm.astype(np.float32) / 32768.0, engine.sample_rate, sample_rate)
         path = root / "audio" / item.split / f"{item.split}_{item.index:06d}.wav"
         path.parent.mkdir(parents=True, exist_ok=True)
-        sf.write(str(path), wave.numpy(), sample_rate, subtype="PCM_16")
+        sf.write(str(path), wave, sample_rate, subtype="PCM_16")
         out.append((Utterance(path, len(wave) / sample_rate, item.text), engine.word_starts))
     return out
 
