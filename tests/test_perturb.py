@@ -29,3 +29,17 @@ def test_nothing_configured_is_the_identity() -> None:
 def test_bad_settings_are_refused(speeds: list | None, snr: list | None) -> None:
     with pytest.raises(ValueError):
         WavePerturbation(speeds, snr)
+
+
+def test_silence_pad_adds_up_to_its_length_of_silence_on_each_side() -> None:
+    wave = torch.ones(1000)
+    torch.manual_seed(3)
+    lengths = set()
+    for _ in range(20):
+        out = WavePerturbation(silence_seconds=0.5)(wave, 16000)
+        nonzero = torch.nonzero(out).flatten()
+        before, after = int(nonzero[0]), len(out) - 1 - int(nonzero[-1])
+        assert 0 <= before < 8000 and 0 <= after < 8000
+        assert torch.equal(out[before : before + 1000], wave)
+        lengths.add(len(out))
+    assert len(lengths) > 10  # drawn anew each time

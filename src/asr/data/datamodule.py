@@ -147,6 +147,7 @@ class SpeechDataModule(L.LightningDataModule):
         frames_per_second: float | None = None,
         speed_perturb: list[float] | None = None,
         noise_snr_db: list[float] | None = None,
+        silence_pad: float | None = None,
         check_audio: bool = True,
     ) -> None:
         super().__init__()
@@ -163,7 +164,9 @@ class SpeechDataModule(L.LightningDataModule):
         self.frames_per_second = frames_per_second
         self.check_audio = check_audio
         self.perturb = (
-            WavePerturbation(speed_perturb, noise_snr_db) if speed_perturb or noise_snr_db else None
+            WavePerturbation(speed_perturb, noise_snr_db, silence_pad)
+            if speed_perturb or noise_snr_db or silence_pad
+            else None
         )
         self.datasets: dict[str, SpeechDataset] = {}
 

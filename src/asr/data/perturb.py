@@ -2,8 +2,13 @@
 
 Speed perturbation resamples the waveform as if it had been recorded at `factor` times the
 sample rate: tempo and pitch change together, as in Kaldi's recipes. It has to happen on the
-waveform, before the device computes features, so it belongs in the workers. Additive noise is
-Gaussian at a signal-to-noise ratio drawn per utterance from a range.
+waveform, before the device computes features, so it belongs in the workers. Silence padding
+adds up to `silence_seconds` of silence before and after each utterance (drawn per side): a
+corpus whose utterances all start and end the same way (eSpeak NG's, 50 ms) otherwise teaches the
+model that speech begins 50 ms in, and a recording with a longer lead-in, or a segment of a long
+one, then loses its first words (the demo's model: 0.6% validation WER, 8.4% with 0.15 s more
+leading silence). Additive noise, applied last so it covers the padding too, is Gaussian at a
+signal-to-noise ratio drawn per utterance from a range.
 """
 
 from __future__ import annotations
@@ -16,7 +21,10 @@ import torchaudio.functional as AF
 
 class WavePerturbation:
     def __init__(
-        self, speeds: Sequence[float] | None = None, noise_snr_db: Sequence[float] | None = None
+        self,
+        speeds: Sequence[float] | None = None,
+        noise_snr_db: Sequence[float] | None = None,
+        silence_seconds: float | None = None,
     ) -> None:
         self.speeds = [float(s) for s in speeds] if speeds else []
         if any(not 0.5 <= s <= 2.0 for s in self.speeds):
@@ -24,12 +32,18 @@ class WavePerturbation:
         self.snr = tuple(float(x) for x in noise_snr_db) if noise_snr_db else None
         if self.snr is not None and (len(self.snr) != 2 or self.snr[0] > self.snr[1]):
             raise ValueError(f"noise_snr_db must be [low, high] in dB, not {list(noise_snr_db)}")
+        self.silence = float(silence_seconds or 0.0)
+        if self.silence < 0:
+            raise ValueError(f"silence_pad {silence_seconds} must be a non-negative number of seconds")
 
     def __call__(self, wave: torch.Tensor, sample_rate: int) -> torch.Tensor:
         if self.speeds:
             factor = self.speeds[int(torch.randint(len(self.speeds), ()))]
             if factor != 1.0:
                 wave = AF.resample(wave, round(sample_rate * factor), sample_rate)
+        if self.silence:
+            before, after = (torch.rand(2) * self.silence * sample_rate).long().tolist()
+            wave = torch.nn.functional.pad(wave, (before, after))
         if self.snr is not None:
             low, high = self.snr
             snr_db = low + (high - low) * float(torch.rand(()))
