@@ -13,6 +13,7 @@ import soundfile as sf
 import srt
 import webvtt
 
+from asr import transcription
 from asr.alignment import Word
 from asr.formats import OutputFormat, render
 from asr.inference import Transcriber
@@ -157,3 +158,18 @@ def test_the_inference_path_imports_neither_lightning_nor_hydra_nor_torch() -> N
     assert "'numpy'" in loaded  # the check can see imports
     for name in ("lightning", "pytorch_lightning", "hydra", "omegaconf", "torch"):
         assert f"'{name}'" not in loaded
+
+
+def test_the_progress_bar_appears_only_once_a_job_runs_long(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    clock = iter([0.0, 1.0, 2.0, 9.0, 10.0])
+    monkeypatch.setattr(transcription.time, "monotonic", lambda: next(clock))
+    progress = transcription.Progress(total=5)
+    progress.update()
+    progress.update()
+    progress.write("quick", sys.stdout)
+    assert progress.bar is None and capsys.readouterr() == ("quick\n", "")
+    progress.update()  # 9 s in: the bar appears, counting what is already done
+    assert progress.bar is not None and progress.bar.n == 3
+    progress.close()

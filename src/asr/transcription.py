@@ -4,8 +4,10 @@ named on stderr and counted, a progress bar for long jobs; what `scripts/transcr
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
 from tqdm import tqdm
 
@@ -16,6 +18,36 @@ from asr.inference import Failure, Transcriber, expand_audio_paths
 from asr.segment import SegmentConfig
 
 PROGRESS_DELAY = 3.0  # seconds before the bar appears: a quick job prints nothing but transcripts
+
+
+class Progress:
+    """Files done, as a bar on stderr that appears once the job has run `PROGRESS_DELAY` seconds;
+    lines written through it are flushed at once and never tangled with the bar."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.done = total, 0
+        self.start = time.monotonic()
+        self.bar: tqdm | None = None
+
+    def update(self) -> None:
+        self.done += 1
+        if self.bar is not None:
+            self.bar.update()
+        elif time.monotonic() - self.start > PROGRESS_DELAY and self.done < self.total:
+            self.bar = tqdm(
+                total=self.total, initial=self.done, unit="file", file=sys.stderr, dynamic_ncols=True
+            )
+
+    def write(self, line: str, file: TextIO) -> None:
+        if self.bar is not None:
+            tqdm.write(line, file=file)
+            file.flush()
+        else:
+            print(line, file=file, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def output_path(folder: Path, audio: Path, fmt: OutputFormat, taken: set[Path]) -> Path:
@@ -43,18 +75,18 @@ def transcribe_command(
         folder.mkdir(parents=True, exist_ok=True)
     taken: set[Path] = set()
     failures = 0
-    bar = tqdm(total=len(paths), unit="file", file=sys.stderr, delay=PROGRESS_DELAY, dynamic_ncols=True)
+    progress = Progress(len(paths))
     for result in transcriber.transcribe(paths):
-        bar.update()
+        progress.update()
         if isinstance(result, Failure):
             failures += 1
-            tqdm.write(f"skipped {result.path}: {result.reason}", file=sys.stderr)
+            progress.write(f"skipped {result.path}: {result.reason}", sys.stderr)
             continue
         out = render(fmt, result.text, result.words, result.record())
-        tqdm.write(out, file=sys.stdout)
+        progress.write(out, sys.stdout)
         if folder:
             output_path(folder, result.path, fmt, taken).write_text(out + "\n", encoding="utf-8")
-    bar.close()
+    progress.close()
     done = len(paths) - failures
     summary = f"transcribed {done} of {len(paths)} files" + (
         f"; {failures} failed (named above)" if failures else ""
