@@ -6,8 +6,7 @@ waveform, before the device computes features, so it belongs in the workers. Sil
 adds up to `silence_seconds` of silence before and after each utterance (drawn per side): a
 corpus whose utterances all start and end the same way (eSpeak NG's, 50 ms) otherwise teaches the
 model that speech begins 50 ms in, and a recording with a longer lead-in, or a segment of a long
-one, then loses its first words (the demo's model: 0.6% validation WER, 8.4% with 0.15 s more
-leading silence). Additive noise, applied last so it covers the padding too, is Gaussian at a
+one, then loses its first words. Additive noise, applied last so it covers the padding too, is Gaussian at a
 signal-to-noise ratio drawn per utterance from a range.
 """
 
