@@ -146,7 +146,7 @@ def test_jsonl_carries_words_with_times_and_confidence() -> None:
 
 def test_unknown_format_names_the_choices() -> None:
     with pytest.raises(ValueError, match=re.escape("text|jsonl|srt|vtt")):
-        OutputFormat.parse("docx")
+        OutputFormat.parse("docx", "format")
 
 
 def test_the_inference_path_imports_neither_lightning_nor_hydra_nor_torch() -> None:

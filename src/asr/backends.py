@@ -9,27 +9,20 @@ whole one-file transcription with the ONNX backend.
 from __future__ import annotations
 
 import json
-from enum import Enum
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
+from asr.choices import Choice
 from asr.text import CharTokenizer
 
 METADATA_KEY = "asr.recognizer"  # written by `asr.export` into the ONNX file's metadata
 
 
-class Backend(Enum):
+class Backend(Choice):
     TORCH = "torch"
     ONNX = "onnx"
-
-    @classmethod
-    def parse(cls, value: str) -> Backend:
-        try:
-            return cls(value)
-        except ValueError:
-            raise ValueError(f"backend must be torch or onnx (backend=torch|onnx), not {value!r}") from None
 
 
 class Runner(Protocol):

@@ -12,7 +12,6 @@ import copy
 import json
 import math
 import warnings
-from enum import Enum
 from pathlib import Path
 
 import onnx
@@ -22,6 +21,7 @@ from torchaudio.transforms import Spectrogram
 
 from asr.backends import METADATA_KEY
 from asr.cells import PeepholeLSTM
+from asr.choices import Choice
 from asr.recognizer import Recognizer
 
 INPUTS = ("waves", "lengths")
@@ -29,18 +29,9 @@ OUTPUTS = ("log_probs", "frames")
 ONNX_OPSET = 17
 
 
-class ExportFormat(Enum):
+class ExportFormat(Choice):
     ONNX = "onnx"
     TORCHSCRIPT = "torchscript"
-
-    @classmethod
-    def parse(cls, value: str) -> ExportFormat:
-        try:
-            return cls(value)
-        except ValueError:
-            raise ValueError(
-                f"format must be onnx or torchscript (format=onnx|torchscript), not {value!r}"
-            ) from None
 
 
 class DftSpectrogram(nn.Module):
@@ -134,6 +125,6 @@ def _add_metadata(path: Path, recognizer: Recognizer) -> None:
 def export_checkpoint(ckpt: str | Path, fmt: str, out: str | Path | None = None) -> Path:
     """What `scripts/export.py` does: the checkpoint's recogniser exported to `out` (default: beside
     the checkpoint, `.onnx` or `.pt`, where the transcriber also finds the run's lexicon and LM)."""
-    parsed = ExportFormat.parse(fmt)
+    parsed = ExportFormat.parse(fmt, "format")
     target = Path(out) if out else Path(ckpt).with_suffix(".onnx" if parsed is ExportFormat.ONNX else ".pt")
     return export(Recognizer.from_checkpoint(ckpt), parsed, target)

@@ -9,28 +9,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from enum import Enum
 
 from asr.alignment import Word
+from asr.choices import Choice
 
 CUE_CHARS = 42
 CUE_SECONDS = 6.0
 CUE_GAP = 1.0
 
 
-class OutputFormat(Enum):
+class OutputFormat(Choice):
     TEXT = "text"
     JSONL = "jsonl"
     SRT = "srt"
     VTT = "vtt"
-
-    @classmethod
-    def parse(cls, value: str) -> OutputFormat:
-        try:
-            return cls(value)
-        except ValueError:
-            names = "|".join(f.value for f in cls)
-            raise ValueError(f"format must be one of {names} (format={names}), not {value!r}") from None
 
     @property
     def suffix(self) -> str:

@@ -108,7 +108,7 @@ def transcribe_files(
 ) -> int:
     """`transcribe_command` with a transcriber loaded from `ckpt` (with backend onnx, an exported
     file); options checked before any work."""
-    output = OutputFormat.parse(fmt)
-    runtime = Backend.parse(backend)
+    output = OutputFormat.parse(fmt, "format")
+    runtime = Backend.parse(backend, "backend")
     transcriber = Transcriber.from_checkpoint(ckpt, decoder, device, batch_seconds, segments, runtime)
     return transcribe_command(transcriber, audio, output, output_dir)
