@@ -101,3 +101,20 @@ def test_unreadable_audio_is_an_error_naming_the_file(tmp_path: Path, make, mess
     with pytest.raises(AudioError, match=message) as err:
         list(speech_segments(path, SegmentConfig()))
     assert str(path) in str(err.value)
+
+
+def test_pauses_are_found_in_steady_noise(
+    bursts: tuple[Path, list[tuple[float, float]]], tmp_path: Path
+) -> None:
+    """Noise 20 dB below the bursts fills every pause; the noise floor, not the loudest frame, finds them."""
+    path, spans = bursts
+    audio, _ = sf.read(str(path), dtype="float32")
+    noise = np.random.default_rng(2).normal(size=audio.size) * np.sqrt(
+        np.mean(_tone(1.0, np.random.default_rng(3)) ** 2) / 100
+    )
+    noisy = tmp_path / "noisy.wav"
+    sf.write(str(noisy), (audio + noise).astype(np.float32), RATE, subtype="FLOAT")
+    segments = list(speech_segments(noisy, SegmentConfig()))
+    assert len(segments) == len(spans)
+    for segment, (start, end) in zip(segments, spans, strict=True):
+        assert segment.start <= start and segment.start + segment.duration >= end

@@ -5,10 +5,14 @@ recurrent state drifts, memory grows with the file), so long audio is read from 
 and split where the speaker pauses, never in a word, with a maximum segment length; each segment
 then looks like a training utterance. Memory is bounded by the longest segment, not the file.
 
-The detector is frame energy against the loudest frame heard so far in the file: frames more than
-`threshold_db` below it (or below `floor_db` absolute) are pauses. A pause of `min_silence` seconds
-ends a segment; a segment reaching `max_seconds` is cut at its quietest frame in its second half.
-`benchmarks/long_audio.py` measures what this costs in WER against transcribing utterances one by one.
+The detector is frame energy against two references: the loudest frame heard so far in the file
+and the noise floor, a running minimum of frame energy that rises `floor_rise_db` per second
+between dips. A frame is a pause when it is more than `threshold_db` below the loudest, within
+`noise_margin_db` of the floor, or below `floor_db` absolute. In clean audio the floor sits far
+below speech and the loudest frame decides; in steady noise the floor decides. A pause of
+`min_silence` seconds ends a segment; a segment reaching `max_seconds` is cut at its quietest frame
+in its second half. `benchmarks/long_audio.py` measures what this costs in WER against transcribing
+utterances one by one, `benchmarks/vad_compare.py` compares it with Silero VAD, clean and in noise.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ class SegmentConfig:
     min_silence: float = 0.3
     pad: float = 0.2
     threshold_db: float = 40.0
+    noise_margin_db: float = 10.0
+    floor_rise_db: float = 1.0
     floor_db: float = -70.0
     block_seconds: float = 30.0
 
@@ -111,6 +117,8 @@ class _Cutter:
         self.start: int | None = None  # first frame of the open segment
         self.voiced = -1  # last voiced frame
         self.peak = -np.inf
+        self.noise = np.inf  # running noise floor, dB
+        self.rise = cfg.floor_rise_db * FRAME_SECONDS
 
     def feed(self, mono: np.ndarray) -> Iterator[Segment]:
         done = len(self.energies)
@@ -124,7 +132,11 @@ class _Cutter:
 
     def _step(self, frame: int) -> Iterator[Segment]:
         energy = self.energies[frame - self.first]
-        voiced = energy > max(self.peak - self.cfg.threshold_db, self.cfg.floor_db)
+        self.noise = min(self.noise + self.rise, energy)
+        threshold = max(
+            self.peak - self.cfg.threshold_db, self.noise + self.cfg.noise_margin_db, self.cfg.floor_db
+        )
+        voiced = energy > threshold
         self.peak = max(self.peak, energy)
         if voiced:
             if self.start is None:
