@@ -173,3 +173,15 @@ def test_the_progress_bar_appears_only_once_a_job_runs_long(
     progress.update()  # 9 s in: the bar appears, counting what is already done
     assert progress.bar is not None and progress.bar.n == 3
     progress.close()
+
+
+def test_a_missing_file_and_an_empty_folder_are_reported(
+    untrained_checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    (tmp_path / "empty").mkdir()
+    failures = transcribe_files(
+        untrained_checkpoint, [tmp_path / "none.wav", tmp_path / "empty"], device="cpu"
+    )
+    err = capsys.readouterr().err
+    assert failures == 2
+    assert "none.wav does not exist" in err and "holds no audio files" in err

@@ -36,12 +36,13 @@ MANIFEST_SUFFIXES = (".jsonl", ".json")
 def expand_audio_paths(paths: Sequence[str | Path]) -> list[Path]:
     """Files as given; folders as the audio files inside them (recursively, sorted); glob patterns
     as their sorted matches; JSON-lines manifests as their `audio_filepath`s (relative to the
-    manifest's folder). A path that matches nothing stays in the list, to be reported as missing."""
+    manifest's folder). A path that matches nothing, or a folder without audio, stays in the list, to
+    be reported."""
     out: list[Path] = []
     for given in map(str, paths):
         path = Path(given)
         if path.is_dir():
-            out += sorted(p for p in path.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
+            out += sorted(p for p in path.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES) or [path]
         elif path.is_file() and path.suffix.lower() in MANIFEST_SUFFIXES:
             out += _manifest_paths(path)
         elif not path.exists() and glob.has_magic(given):

@@ -64,6 +64,8 @@ class Segment:
 
 def file_duration(path: str | Path) -> float:
     """Seconds of audio in `path`, read from its header; AudioError if it cannot be opened or is empty."""
+    if Path(path).is_dir():
+        raise AudioError(f"folder {path} holds no audio files (.wav, .flac, .ogg, .mp3)")
     if not Path(path).is_file():
         raise AudioError(f"audio file {path} does not exist: fix the path")
     try:
