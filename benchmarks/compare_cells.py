@@ -31,6 +31,7 @@ import torch
 from hydra import compose, initialize_config_dir
 from provenance import commit, machine
 
+from asr.data.audio import load_audio
 from asr.data.manifest import read_manifest
 from asr.inference import Transcriber
 from asr.metrics import error_report
@@ -75,7 +76,9 @@ def measure(name: str, epochs: int, overrides: list[str]) -> dict:
         val = read_manifest(cfg.data.val_manifest, CharTokenizer(), check_audio=False)
         transcriber = Transcriber.from_checkpoint(ckpt, device="cpu")
         start = time.perf_counter()
-        hypotheses = transcriber.transcribe_files([u.audio_filepath for u in val])
+        hypotheses = transcriber.transcribe_waves(
+            [load_audio(u.audio_filepath, transcriber.sample_rate) for u in val]
+        )
         decode_seconds = time.perf_counter() - start
         report = error_report([u.text for u in val], hypotheses, [str(u.audio_filepath) for u in val], 0)
     return {
