@@ -23,13 +23,12 @@ import numpy as np
 
 from asr.alignment import Word, word_timings
 from asr.backends import Backend, Runner, load_acoustic_model
-from asr.data.audio import AudioError, to_mono_resampled
+from asr.data.audio import AUDIO_SUFFIXES, AudioError, to_mono_resampled
 from asr.data.batching import duration_batches
 from asr.decoder_config import Decoder, DecoderConfig, build_decoder
 from asr.decoding import GreedyDecoder
 from asr.segment import SegmentConfig, file_duration, speech_segments
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 MANIFEST_SUFFIXES = (".jsonl", ".json")
 
 
@@ -172,10 +171,14 @@ class Transcriber:
 
     def transcribe(self, paths: Sequence[str | Path]) -> Iterator[Transcript | Failure]:
         """Every file of `paths` (see `expand_audio_paths`), in order, each as soon as it is done."""
+        return self.transcribe_files(expand_audio_paths(paths))
+
+    def transcribe_files(self, files: Sequence[Path]) -> Iterator[Transcript | Failure]:
+        """`transcribe` of paths already expanded to files."""
         jobs: list[_Job] = []
         pending: list[tuple[_Job, int, np.ndarray]] = []
-        emitted = 0
-        for path in expand_audio_paths(paths):
+        pending_samples, emitted = 0, 0
+        for path in files:
             job = _Job(path)
             jobs.append(job)
             try:
@@ -184,9 +187,10 @@ class Transcriber:
                     job.offsets.append(segment.start)
                     wave = to_mono_resampled(segment.samples, segment.sample_rate, self.sample_rate)
                     pending.append((job, len(job.offsets) - 1, wave))
-                    if sum(len(w) for _, _, w in pending) >= self.batch_seconds * self.sample_rate:
+                    pending_samples += len(wave)
+                    if pending_samples >= self.batch_seconds * self.sample_rate:
                         self._decode(pending)
-                        pending = []
+                        pending, pending_samples = [], 0
             except AudioError as err:
                 job.failure = str(err)
             job.read = True

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from asr.data.audio import AudioError
+from asr.data.audio import AUDIO_SUFFIXES, AudioError
 
 FRAME_SECONDS = 0.01
 
@@ -65,7 +65,7 @@ class Segment:
 def file_duration(path: str | Path) -> float:
     """Seconds of audio in `path`, read from its header; AudioError if it cannot be opened or is empty."""
     if Path(path).is_dir():
-        raise AudioError(f"folder {path} holds no audio files (.wav, .flac, .ogg, .mp3)")
+        raise AudioError(f"folder {path} holds no audio files ({', '.join(AUDIO_SUFFIXES)})")
     if not Path(path).is_file():
         raise AudioError(f"audio file {path} does not exist: fix the path")
     try:

@@ -76,7 +76,7 @@ def transcribe_command(
     taken: set[Path] = set()
     failures = 0
     progress = Progress(len(paths))
-    for result in transcriber.transcribe(paths):
+    for result in transcriber.transcribe_files(paths):
         progress.update()
         if isinstance(result, Failure):
             failures += 1

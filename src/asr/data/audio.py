@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")  # what a folder given for transcription is searched for
+
 
 class AudioError(RuntimeError):
     """An audio file that cannot be turned into a waveform."""
