@@ -25,7 +25,12 @@ from pathlib import Path
 import jiwer
 import numpy as np
 import soundfile as sf
+from hydra import compose, initialize_config_dir
 from provenance import commit, machine
+
+from asr.data.audio import load_audio
+from asr.decoder_config import DecoderConfig
+from asr.inference import Transcriber
 
 ROOT = Path(__file__).resolve().parents[1]
 RATE = 16000
@@ -47,27 +52,24 @@ def build(manifest: Path, minutes: float, pause: float, out: Path) -> list[str]:
     return texts
 
 
+def command_transcriber(ckpt: Path) -> Transcriber:
+    """The transcriber `scripts/transcribe.py` builds by default (beam search with the run's lexicon,
+    LM and tuned weights), on the CPU: what the transcription benchmarks measure."""
+    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
+        decoder = compose("transcribe", overrides=["ckpt=x", "audio=x"]).decoder
+    return Transcriber.from_checkpoint(ckpt, DecoderConfig.from_cfg(decoder), device="cpu")
+
+
 def child(ckpt: Path, audio: Path) -> None:
     """In a fresh process: load, transcribe the one file, print its transcript and timings as JSON."""
-    from asr.decoder_config import DecoderConfig
-    from asr.inference import Transcriber
-
     start = time.perf_counter()
-    transcriber = Transcriber.from_checkpoint(ckpt, DecoderConfig.from_cfg(_beam()), device="cpu")
+    transcriber = command_transcriber(ckpt)
     loaded = time.perf_counter()
     (result,) = transcriber.transcribe([audio])
     done = time.perf_counter()
     print(
         json.dumps({"text": result.text, "load_seconds": loaded - start, "transcribe_seconds": done - loaded})
     )
-
-
-def _beam() -> object:
-    """The `decoder` node `scripts/transcribe.py` would use: beam search, the run's files, tuned weights."""
-    from hydra import compose, initialize_config_dir
-
-    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
-        return compose("transcribe", overrides=["ckpt=x", "audio=x"]).decoder
 
 
 def measure(ckpt: Path, audio: Path) -> dict:
@@ -85,12 +87,9 @@ def measure(ckpt: Path, audio: Path) -> dict:
 
 
 def one_by_one(ckpt: Path, manifest: Path, count: int) -> list[str]:
-    from asr.data.audio import load_audio
-    from asr.decoder_config import DecoderConfig
-    from asr.inference import Transcriber
-
+    """The first `count` utterances of the cycle `build` writes, each transcribed as a whole file."""
     rows = [json.loads(line) for line in manifest.read_text().splitlines()]
-    transcriber = Transcriber.from_checkpoint(ckpt, DecoderConfig.from_cfg(_beam()), device="cpu")
+    transcriber = command_transcriber(ckpt)
     distinct = min(count, len(rows))
     waves = [
         load_audio(manifest.parent / r["audio_filepath"], transcriber.sample_rate) for r in rows[:distinct]

@@ -24,12 +24,10 @@ import jiwer
 import numpy as np
 import soundfile as sf
 import torch
-from hydra import compose, initialize_config_dir
-from long_audio import build
+from long_audio import build, command_transcriber
 from provenance import commit, machine
 from silero_vad import get_speech_timestamps, load_silero_vad
 
-from asr.decoder_config import DecoderConfig
 from asr.inference import Transcriber
 from asr.segment import SegmentConfig, speech_segments
 
@@ -93,9 +91,7 @@ def main() -> None:
     args = parser.parse_args()
     if not args.ckpt.is_file():
         raise SystemExit(f"{args.ckpt} does not exist: run `make demo` first")
-    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
-        decoder = DecoderConfig.from_cfg(compose("transcribe", overrides=["ckpt=x", "audio=x"]).decoder)
-    transcriber = Transcriber.from_checkpoint(args.ckpt, decoder, device="cpu")
+    transcriber = command_transcriber(args.ckpt)
     record = {"commit": commit(), "machine": machine(), "checkpoint": str(args.ckpt), "minutes": args.minutes}
     with tempfile.TemporaryDirectory() as tmp:
         clean = Path(tmp) / "clean.wav"

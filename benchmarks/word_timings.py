@@ -20,11 +20,8 @@ import json
 from pathlib import Path
 
 import numpy as np
-from hydra import compose, initialize_config_dir
+from long_audio import command_transcriber
 from provenance import commit, machine
-
-from asr.decoder_config import DecoderConfig
-from asr.inference import Transcriber
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,9 +49,7 @@ def main() -> None:
         for row in map(json.loads, (args.data / "word_starts.jsonl").read_text().splitlines())
     }
     rows = [json.loads(line) for line in (args.data / "test.jsonl").read_text().splitlines()]
-    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
-        decoder = DecoderConfig.from_cfg(compose("transcribe", overrides=["ckpt=x", "audio=x"]).decoder)
-    transcriber = Transcriber.from_checkpoint(args.ckpt, decoder, device="cpu")
+    transcriber = command_transcriber(args.ckpt)
     results = transcriber.transcribe([args.data / r["audio_filepath"] for r in rows])
     first, rest, unmatched, no_start = [], [], 0, 0
     for row, result in zip(rows, results, strict=True):
