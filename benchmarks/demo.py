@@ -5,7 +5,7 @@
 Clones this repository's HEAD into a temporary folder and runs `make demo` there, so the wall
 time includes creating the virtual environment, installing, generating the corpus, training,
 transcribing and scoring. Writes benchmarks/results/demo.json (greedy and beam error rates, the beam
-search's decoding time, the LM weight and word score training tuned on validation) and prints a
+search's decoding time, the training time alone, the LM weight and word score training tuned on validation) and prints a
 Markdown table row.
 """
 
@@ -43,6 +43,7 @@ def main() -> None:
         "commit": commit,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
         "wall_seconds": round(wall, 1),
+        "fit_seconds": summary["fit_seconds"],
         "test_utterances": report["utterances"],
         "test_audio_seconds": report["audio_seconds"],
         **{f"{name}_{k}": report[name][k] for name in ("greedy", "beam") for k in ("wer", "cer")},
