@@ -5,8 +5,8 @@
 Clones this repository's HEAD into a temporary folder and runs `make demo` there, so the wall
 time includes creating the virtual environment, installing, generating the corpus, training,
 transcribing and scoring. Writes benchmarks/results/demo.json (greedy and beam error rates, the beam
-search's decoding time, the training time alone, the LM weight and word score training tuned on validation) and prints a
-Markdown table row.
+search's decoding time, the training time alone, the LM weight and word score training tuned on
+validation) and prints a Markdown table row.
 """
 
 from __future__ import annotations

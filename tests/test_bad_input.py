@@ -58,6 +58,36 @@ def test_repeated_characters_need_a_blank_between_them() -> None:
     assert len(check_ctc_lengths([Utterance(Path("x.wav"), 0.5, "aaa")], 10, "skip")) == 1
 
 
+def test_ctc_length_check_uses_the_fastest_speed_perturbation() -> None:
+    """1.0 s of "call mom" (9 frames needed) at 10 frames/s fits as recorded, not at speed 1.2."""
+    row = Utterance(Path("x.wav"), 1.0, "call mom")
+    assert check_ctc_lengths([row], 10, "skip") == [row]
+    with pytest.raises(
+        ManifestError, match=r"x\.wav: transcript needs 9 CTC frames, audio gives 8 at speed 1\.2"
+    ):
+        check_ctc_lengths([row], 10, "raise", fastest=1.2)
+
+
+@pytest.mark.parametrize("on_error", ["raise", "skip"])
+def test_utterance_perturbed_past_its_alignment_is_bad_input_not_a_silent_zero(
+    tmp_path: Path, on_error: str
+) -> None:
+    """The model's 30 ms frames: 0.2 s gives 6, too few for "call mom"; CTCLoss(zero_infinity)
+    would have returned 0 for it and trained on nothing."""
+    rows = [_utterance(tmp_path / "fine.wav", seconds=1.0), _utterance(tmp_path / "short.wav", seconds=0.2)]
+    batch = collate([SpeechDataset(rows, TOK, 16000)[i] for i in range(2)])
+    module = SpeechRecognizer(TOK.to_dict(), {}, {"hidden_size": 16, "num_layers": 1}, on_error=on_error)
+    module.eval()
+    if on_error == "raise":
+        with pytest.raises(ValueError, match=r"short\.wav.*on_error=skip"):
+            module.training_step(batch, 0)
+        return
+    with pytest.warns(UserWarning, match=r"short\.wav$"):
+        loss = module.training_step(batch, 0)
+    alone = module.training_step(collate([SpeechDataset(rows[:1], TOK, 16000)[0]]), 0)
+    assert loss.item() == pytest.approx(alone.item()) and loss.item() > 0
+
+
 @pytest.mark.parametrize("on_error", ["raise", "skip"])
 def test_non_finite_loss(tmp_path: Path, on_error: str) -> None:
     rows = [_utterance(tmp_path / "fine.wav"), _utterance(tmp_path / "nan.wav", value=float("nan"))]

@@ -2,7 +2,7 @@ import random
 
 import pytest
 
-from asr.data.sampler import DurationBatchSampler, duration_batches
+from asr.data.sampler import Draw, DurationBatchSampler, duration_batches
 
 DURATIONS = [random.Random(3).uniform(0.5, 15.0) for _ in range(500)]
 
@@ -61,3 +61,48 @@ def test_ranks_get_disjoint_shards_with_equal_batch_counts(drop_last: bool) -> N
 def test_rank_outside_world_is_an_error() -> None:
     with pytest.raises(ValueError, match="rank 2"):
         DurationBatchSampler(DURATIONS, 60.0, num_replicas=2, rank=2)
+
+
+def test_start_at_resumes_inside_an_epoch_and_at_the_next_one_after_a_whole_epoch() -> None:
+    sampler = DurationBatchSampler(DURATIONS, 60.0, seed=4)
+    sampler.set_epoch(3)
+    epoch3 = list(sampler)
+    sampler.set_epoch(4)
+    epoch4 = list(sampler)
+    sampler.start_at(3, 5)
+    assert list(sampler) == epoch3[5:]
+    assert list(sampler) == epoch3, "the skip applies to one iteration only"
+    sampler.start_at(3, len(epoch3))
+    assert list(sampler) == epoch4
+
+
+def test_unpadded_shards_count_every_batch_exactly_once() -> None:
+    world, total = 3, len(DurationBatchSampler(DURATIONS, 60.0))
+    shards = [
+        list(DurationBatchSampler(DURATIONS, 60.0, num_replicas=world, rank=r, pad=False))
+        for r in range(world)
+    ]
+    seen = sorted(tuple(b) for shard in shards for b in shard)
+    assert len(seen) == len(set(seen)) == total
+    assert [len(s) for s in shards] == [
+        len(DurationBatchSampler(DURATIONS, 60.0, num_replicas=world, rank=r, pad=False))
+        for r in range(world)
+    ]
+
+
+def test_draw_seeds_depend_on_seed_epoch_and_utterance_not_on_the_rank() -> None:
+    def seeds(world: int, epoch: int) -> dict[int, int]:
+        out = {}
+        for rank in range(world):
+            sampler = DurationBatchSampler(
+                DURATIONS, 60.0, seed=2, num_replicas=world, rank=rank, pad=False, draws=True
+            )
+            sampler.set_epoch(epoch)
+            out |= {d.index: d.seed for batch in sampler for d in batch}
+        return out
+
+    one = seeds(1, epoch=0)
+    assert all(isinstance(d, Draw) for d in next(iter(DurationBatchSampler(DURATIONS, 60.0, draws=True))))
+    assert seeds(2, epoch=0) == one and sorted(one) == list(range(len(DURATIONS)))
+    assert len(set(one.values())) == len(one)
+    assert all(seeds(1, epoch=1)[i] != one[i] for i in one)

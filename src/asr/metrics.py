@@ -15,6 +15,21 @@ def error_rates(references: list[str], hypotheses: list[str]) -> tuple[float, fl
     )
 
 
+def error_counts(references: list[str], hypotheses: list[str]) -> tuple[int, int, int, int]:
+    """(word errors, reference words, character errors, reference characters): the sums behind
+    corpus-level WER and CER, which shards of a corpus (DDP ranks) can add up."""
+    if not references:
+        return 0, 0, 0, 0
+    words = jiwer.process_words(references, hypotheses)
+    chars = jiwer.process_characters(references, hypotheses)
+    return (
+        words.substitutions + words.deletions + words.insertions,
+        words.hits + words.substitutions + words.deletions,
+        chars.substitutions + chars.deletions + chars.insertions,
+        chars.hits + chars.substitutions + chars.deletions,
+    )
+
+
 def error_report(references: list[str], hypotheses: list[str], ids: list[str], worst: int = 10) -> dict:
     """WER, CER, the word error counts and the `worst` utterances by word errors."""
     words = jiwer.process_words(references, hypotheses)

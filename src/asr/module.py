@@ -16,7 +16,7 @@ from torch import nn
 from asr.data.datamodule import Batch
 from asr.decoding import GreedyDecoder
 from asr.features import SpecAugment
-from asr.metrics import error_rates
+from asr.metrics import error_counts
 from asr.recognizer import SCHEMA_VERSION, Recognizer, check_schema
 
 
@@ -26,6 +26,17 @@ def warmup_cosine(step: int, warmup: int, total: int, floor: float) -> float:
         return (step + 1) / warmup
     progress = min(1.0, (step - warmup) / max(1, total - warmup))
     return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def impossible_alignments(
+    targets: torch.Tensor, target_lengths: torch.Tensor, frames: torch.Tensor
+) -> torch.Tensor:
+    """True for each utterance whose transcript needs more CTC frames than it has: one per
+    character plus a blank between repeated characters."""
+    repeats = (targets[:, 1:] == targets[:, :-1]) & (
+        torch.arange(1, targets.shape[1], device=targets.device) < target_lengths[:, None]
+    )
+    return target_lengths + repeats.sum(1) > frames.to(target_lengths.device)
 
 
 class SpeechRecognizer(L.LightningModule):
@@ -47,30 +58,60 @@ class SpeechRecognizer(L.LightningModule):
         self.recognizer = Recognizer(tokenizer, features, model)
         self.tokenizer = self.recognizer.tokenizer
         self.augment = SpecAugment(**augment) if augment else None
-        self.ctc = nn.CTCLoss(blank=self.tokenizer.blank_id, zero_infinity=True)
+        # Per utterance, so that utterances perturbation made impossible to align can be named and
+        # dropped (`impossible`); zero_infinity keeps their gradient finite in the meantime.
+        self.ctc = nn.CTCLoss(blank=self.tokenizer.blank_id, reduction="none", zero_infinity=True)
         self.greedy = GreedyDecoder(self.tokenizer)
         self.optim = optim or {}
         self.on_error = on_error
         self._val_refs: list[str] = []
         self._val_hyps: list[str] = []
+        self._val_loss: list[torch.Tensor] = []
 
     def forward(self, waves: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The recogniser's log-probabilities, with SpecAugment where configured (training mode only)."""
         return self.recognizer(waves, lengths, self.augment)
 
-    def _loss(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _losses(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Per-utterance CTC losses over target length (their mean is CTCLoss's "mean"), the
+        log-probabilities and their lengths."""
         log_probs, out_lengths = self(batch.waves, batch.wave_lengths)
-        loss = self.ctc(log_probs.transpose(0, 1), batch.targets, out_lengths, batch.target_lengths)
-        return loss, log_probs, out_lengths
+        losses = self.ctc(log_probs.transpose(0, 1), batch.targets, out_lengths, batch.target_lengths)
+        return losses / batch.target_lengths.clamp_min(1), log_probs, out_lengths
 
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor | None:
-        """The CTC loss; None (Lightning then skips the update) for a batch with nothing usable."""
-        self.log(
-            "skipped_audio", float(batch.skipped), reduce_fx="sum", on_step=False, on_epoch=True, batch_size=1
-        )
+        """The CTC loss; None (Lightning then skips the update) for a batch with nothing usable.
+
+        What was skipped is counted per epoch, summed over ranks: unreadable audio, utterances that
+        perturbation made impossible to align, batches with a non-finite loss.
+        """
+        skipped = {"skipped_audio": batch.skipped, "skipped_impossible": 0, "skipped_batches": 0}
+        loss = self._training_loss(batch, skipped)
+        for name, count in skipped.items():
+            self.log(
+                name,
+                float(count),
+                reduce_fx="sum",
+                on_step=False,
+                on_epoch=True,
+                batch_size=1,
+                sync_dist=True,
+            )
+        if loss is not None:
+            self.log("train_loss", loss, prog_bar=True, batch_size=len(batch.paths))
+        return loss
+
+    def _training_loss(self, batch: Batch, skipped: dict[str, int]) -> torch.Tensor | None:
         if not batch.paths:
             return None
-        loss, _, _ = self._loss(batch)
+        losses, _, out_lengths = self._losses(batch)
+        impossible = impossible_alignments(batch.targets, batch.target_lengths, out_lengths)
+        if impossible.any():
+            skipped["skipped_impossible"] = int(impossible.sum())
+            losses = self._drop_impossible(batch, impossible, losses)
+            if losses.numel() == 0:
+                return None
+        loss = losses.mean()
         if not torch.isfinite(loss):
             files = ", ".join(batch.paths[:5]) + (" ..." if len(batch.paths) > 5 else "")
             if self.on_error == "raise":
@@ -79,16 +120,25 @@ class SpeechRecognizer(L.LightningModule):
                     f"{files}: check those files, or set data.on_error=skip to skip such batches"
                 )
             rank_zero_warn(f"skipped a batch with non-finite loss at step {self.global_step}: {files}")
-            self.log("skipped_batches", 1.0, reduce_fx="sum", on_step=False, on_epoch=True, batch_size=1)
+            skipped["skipped_batches"] = 1
             return None
-        self.log("train_loss", loss, prog_bar=True, batch_size=len(batch.paths))
         return loss
+
+    def _drop_impossible(self, batch: Batch, impossible: torch.Tensor, losses: torch.Tensor) -> torch.Tensor:
+        """The bad-input policy for utterances whose transcript no longer fits their frames (speed
+        perturbation shortened them past what the CTC length check allowed)."""
+        files = [path for path, bad in zip(batch.paths, impossible.tolist(), strict=True) if bad]
+        message = f"transcript longer than the CTC frames of its (perturbed) audio: {', '.join(files)}"
+        if self.on_error == "raise":
+            raise ValueError(f"{message}; shorten or drop those rows, or set data.on_error=skip")
+        rank_zero_warn(f"skipped at step {self.global_step}: {message}")
+        return losses[~impossible]
 
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
         if not batch.paths:
             return
-        loss, log_probs, out_lengths = self._loss(batch)
-        self.log("val_loss", loss, prog_bar=True, batch_size=len(batch.paths))
+        losses, log_probs, out_lengths = self._losses(batch)
+        self._val_loss.append(losses.detach().sum())
         self._val_refs += [
             self.tokenizer.decode(t[:n].tolist())
             for t, n in zip(batch.targets, batch.target_lengths, strict=True)
@@ -96,9 +146,27 @@ class SpeechRecognizer(L.LightningModule):
         self._val_hyps += self.greedy(log_probs, out_lengths)
 
     def on_validation_epoch_end(self) -> None:
-        wer, cer = error_rates(self._val_refs, self._val_hyps)
-        self.log_dict({"val_wer": wer, "val_cer": cer}, prog_bar=True, sync_dist=True)
-        self._val_refs, self._val_hyps = [], []
+        """Corpus-level loss, WER and CER: every rank's sums added up before dividing (a mean of
+        per-rank rates would weight a short shard like a long one)."""
+        loss_sum = torch.stack(self._val_loss).sum().item() if self._val_loss else 0.0
+        sums = torch.tensor(
+            [loss_sum, len(self._val_refs), *error_counts(self._val_refs, self._val_hyps)],
+            dtype=torch.float64,
+            device=self.device,
+        )
+        loss, utterances, word_errors, words, char_errors, chars = self.trainer.strategy.reduce(
+            sums, reduce_op="sum"
+        ).tolist()
+        self.log_dict(
+            {
+                "val_loss": loss / max(utterances, 1),
+                "val_wer": word_errors / max(words, 1),
+                "val_cer": char_errors / max(chars, 1),
+            },
+            prog_bar=True,
+            sync_dist=True,  # already global: this only keeps Lightning from warning that it is not
+        )
+        self._val_refs, self._val_hyps, self._val_loss = [], [], []
 
     def configure_optimizers(self) -> dict:
         opt = torch.optim.AdamW(

@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import logging
 import time
+import warnings
 from pathlib import Path
 
 import lightning as L
 from lightning.pytorch.callbacks import Callback, LearningRateMonitor, ModelCheckpoint
-from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
+from asr.checkpointing import LAST, AtomicCheckpointIO, ResumableTraining, csv_logger, find_resume_checkpoint
 from asr.data.datamodule import SpeechDataModule
 from asr.decoder_config import DecoderConfig, write_run_files
 from asr.module import SpeechRecognizer
@@ -37,8 +39,12 @@ def train(cfg: DictConfig) -> Path:
     benchmarks that compare runs.
     """
     decoder = DecoderConfig.from_cfg(cfg.decoder)
-    L.seed_everything(cfg.seed, workers=True)
+    if rank_zero_only.rank != 0:
+        logging.getLogger().setLevel(logging.WARNING)  # one log: rank zero's
+    L.seed_everything(cfg.seed, workers=True, verbose=rank_zero_only.rank == 0)
     output_dir = Path(cfg.paths.output_dir)
+    checkpoints = output_dir / "checkpoints"
+    resume_from = find_resume_checkpoint(cfg.resume, output_dir)
     tokenizer = CharTokenizer()
     module = SpeechRecognizer(
         tokenizer.to_dict(),
@@ -56,7 +62,7 @@ def train(cfg: DictConfig) -> Path:
         **_plain(cfg.data),
     )
     best = ModelCheckpoint(
-        dirpath=output_dir / "checkpoints", filename="best", monitor="val_wer", mode="min", save_last=True
+        dirpath=checkpoints, filename="best", monitor="val_wer", mode="min", enable_version_counter=False
     )
     timer = TrainTimer()
     lm_order = cfg.lm.order if "order" in cfg.lm else None
@@ -67,17 +73,22 @@ def train(cfg: DictConfig) -> Path:
             LearningRateMonitor("step"),
             EpochSummary(),
             timer,
-            DecoderFiles(output_dir / "checkpoints", lm_order),
+            DecoderFiles(checkpoints, lm_order),
+            ResumableTraining(checkpoints / LAST, cfg.checkpoint_every_n_steps),
         ],
-        logger=CSVLogger(output_dir, name="logs"),
+        logger=csv_logger(output_dir, resume_from, cfg.checkpoint_every_n_steps),
+        plugins=[AtomicCheckpointIO()],
         default_root_dir=output_dir,
     )
+    # Lightning cannot see that the data module restores the sampler's place in the epoch
+    # (`SpeechDataModule.state_dict`) and would warn that a mid-epoch resume is unreliable.
+    warnings.filterwarnings("ignore", message="You're resuming from a checkpoint that ended before the epoch")
     start = time.monotonic()
-    trainer.fit(module, datamodule=datamodule)
+    trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
     score = best.best_model_score
-    checkpoint = best.best_model_path or best.last_model_path
+    checkpoint = best.best_model_path or (str(checkpoints / LAST) if (checkpoints / LAST).is_file() else "")
     if not checkpoint:
-        raise RuntimeError(f"training ended without saving a checkpoint under {output_dir / 'checkpoints'}")
+        raise RuntimeError(f"training ended without saving a checkpoint under {checkpoints}")
     summary = {
         "best_checkpoint": checkpoint,
         "best_val_wer": None if score is None else float(score),
@@ -102,7 +113,8 @@ def train(cfg: DictConfig) -> Path:
             output_dir / "decoder_tuning.tsv",
             on_error=cfg.data.on_error,
         )
-    (output_dir / "fit_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    if trainer.is_global_zero:
+        (output_dir / "fit_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return Path(checkpoint)
 
 

@@ -17,7 +17,7 @@ from asr.data.audio import AudioError, load_audio
 from asr.data.corpora import prepare
 from asr.data.manifest import Utterance, apply_error_policy, read_manifest
 from asr.data.perturb import WavePerturbation
-from asr.data.sampler import DurationBatchSampler
+from asr.data.sampler import Draw, DurationBatchSampler
 from asr.text import CharTokenizer
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,8 @@ class SpeechDataset(Dataset):
     def __len__(self) -> int:
         return len(self.utterances)
 
-    def __getitem__(self, index: int) -> Item | None:
+    def __getitem__(self, key: int | Draw) -> Item | None:
+        index, seed = (key.index, key.seed) if isinstance(key, Draw) else (key, None)
         utt = self.utterances[index]
         tokens = torch.tensor(self.tokenizer.encode(utt.text), dtype=torch.long)
         try:
@@ -69,7 +70,8 @@ class SpeechDataset(Dataset):
                 return None
             raise AudioError(f"{err} (set data.on_error=skip to skip unreadable files)") from err
         if self.perturb is not None:
-            wave = self.perturb(wave, self.sample_rate)
+            generator = None if seed is None else torch.Generator().manual_seed(seed)
+            wave = self.perturb(wave, self.sample_rate, generator)
         return wave, tokens, str(utt.audio_filepath)
 
 
@@ -98,19 +100,21 @@ def collate(items: list[Item | None]) -> Batch:
 
 
 def check_ctc_lengths(
-    utterances: list[Utterance], frames_per_second: float, on_error: str
+    utterances: list[Utterance], frames_per_second: float, on_error: str, fastest: float = 1.0
 ) -> list[Utterance]:
     """Rows whose transcript fits the encoder's CTC frames: one frame per character, plus a blank
-    between repeated characters. The rest raise, or are skipped with a logged count."""
+    between repeated characters, at the `fastest` speed perturbation (which shortens the audio).
+    The rest raise, or are skipped with a logged count."""
     fits, problems = [], []
+    at = f" at speed {fastest:g}" if fastest != 1.0 else ""
     for utt in utterances:
-        frames = int(utt.duration * frames_per_second)
+        frames = int(utt.duration / fastest * frames_per_second)
         needed = len(utt.text) + sum(a == b for a, b in zip(utt.text, utt.text[1:], strict=False))
         if needed <= frames:
             fits.append(utt)
         else:
             problems.append(
-                f"{utt.audio_filepath}: transcript needs {needed} CTC frames, audio gives {frames}"
+                f"{utt.audio_filepath}: transcript needs {needed} CTC frames, audio gives {frames}{at}"
             )
     apply_error_policy(
         problems,
@@ -169,6 +173,10 @@ class SpeechDataModule(L.LightningDataModule):
             else None
         )
         self.datasets: dict[str, SpeechDataset] = {}
+        self._resume_at: tuple[int, int] | None = None
+        # Corpora are prepared (the embedded one generated) by global rank zero alone while the
+        # others wait: clusters share one filesystem, and two nodes must not write one manifest.
+        self.prepare_data_per_node = False
 
     def prepare_data(self) -> None:
         if self.corpus is not None:
@@ -187,37 +195,58 @@ class SpeechDataModule(L.LightningDataModule):
                     for path in ([paths] if isinstance(paths, str) else paths)
                     for row in read_manifest(path, self.tokenizer, self.on_error, self.check_audio)
                 ]
-                if self.frames_per_second is not None:
-                    rows = check_ctc_lengths(rows, self.frames_per_second, self.on_error)
                 perturb = self.perturb if split == "train" else None
+                if self.frames_per_second is not None:
+                    fastest = perturb.fastest if perturb else 1.0
+                    rows = check_ctc_lengths(rows, self.frames_per_second, self.on_error, fastest)
                 self.datasets[split] = SpeechDataset(
                     rows, self.tokenizer, self.sample_rate, self.on_error, perturb
                 )
 
-    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+    def state_dict(self) -> dict:
+        """Where training stands in its epoch, saved in every checkpoint: the batches this rank's
+        training loop has taken (not what the loader has prefetched)."""
+        if self.trainer is None:
+            return {}
+        progress = self.trainer.fit_loop.epoch_loop.batch_progress.current
+        return {"epoch": self.trainer.current_epoch, "batches_done": progress.processed}
+
+    def load_state_dict(self, state: dict) -> None:
+        if state:
+            self._resume_at = (state["epoch"], state["batches_done"])
+
+    def _loader(self, split: str, training: bool) -> DataLoader:
         dataset = self.datasets[split]
         trainer = self.trainer
         sampler = DurationBatchSampler(
             [u.duration for u in dataset.utterances],
             self.batch_seconds,
-            shuffle=shuffle,
+            shuffle=training,
             seed=self.seed,
             num_replicas=trainer.world_size if trainer else 1,
             rank=trainer.global_rank if trainer else 0,
+            pad=training,
+            draws=training,
         )
+        if training and self._resume_at is not None:
+            sampler.start_at(*self._resume_at)
+            self._resume_at = None
         return DataLoader(
             dataset,
             batch_sampler=sampler,
             collate_fn=collate,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
+            # The workers' base seed is drawn from this generator, not the global one, whose
+            # state a resumed run restores and which must advance exactly as in an unbroken run.
+            generator=torch.Generator().manual_seed(self.seed),
         )
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
+        return self._loader("train", training=True)
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader("val", shuffle=False)
+        return self._loader("val", training=False)
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader("test", shuffle=False)
+        return self._loader("test", training=False)

@@ -35,17 +35,27 @@ class WavePerturbation:
         if self.silence < 0:
             raise ValueError(f"silence_pad {silence_seconds} must be a non-negative number of seconds")
 
-    def __call__(self, wave: torch.Tensor, sample_rate: int) -> torch.Tensor:
+    @property
+    def fastest(self) -> float:
+        """The largest speed factor: the one that shortens audio most."""
+        return max(self.speeds, default=1.0)
+
+    def __call__(
+        self, wave: torch.Tensor, sample_rate: int, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """Perturb `wave`; every random draw comes from `generator` (seeded per utterance and epoch
+        in training, see `sampler.Draw`), the global generator when none is given."""
         if self.speeds:
-            factor = self.speeds[int(torch.randint(len(self.speeds), ()))]
+            factor = self.speeds[int(torch.randint(len(self.speeds), (), generator=generator))]
             if factor != 1.0:
                 wave = AF.resample(wave, round(sample_rate * factor), sample_rate)
         if self.silence:
-            before, after = (torch.rand(2) * self.silence * sample_rate).long().tolist()
+            before, after = (torch.rand(2, generator=generator) * self.silence * sample_rate).long().tolist()
             wave = torch.nn.functional.pad(wave, (before, after))
         if self.snr is not None:
             low, high = self.snr
-            snr_db = low + (high - low) * float(torch.rand(()))
+            snr_db = low + (high - low) * float(torch.rand((), generator=generator))
             power = wave.pow(2).mean().clamp_min(1e-10)
-            wave = wave + torch.randn_like(wave) * (power / 10 ** (snr_db / 10)).sqrt()
+            noise = torch.randn(wave.shape, generator=generator, dtype=wave.dtype)
+            wave = wave + noise * (power / 10 ** (snr_db / 10)).sqrt()
         return wave
