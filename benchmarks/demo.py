@@ -23,19 +23,24 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def make_demo(tmp: Path) -> tuple[Path, str, float]:
+    """Clone HEAD into `tmp/clone` and run `make demo` there: the clone, its commit, the wall time."""
+    clone = tmp / "clone"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=clone, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    start = time.monotonic()
+    subprocess.run(["make", "demo"], cwd=clone, check=True, env={**os.environ, "PIP_NO_INPUT": "1"})
+    return clone, commit, time.monotonic() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "demo.json")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        clone = Path(tmp) / "clone"
-        subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=clone, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        start = time.monotonic()
-        subprocess.run(["make", "demo"], cwd=clone, check=True, env={**os.environ, "PIP_NO_INPUT": "1"})
-        wall = time.monotonic() - start
+        clone, commit, wall = make_demo(Path(tmp))
         report = json.loads((clone / "runs" / "demo" / "test_report.json").read_text())
         summary = json.loads((clone / "runs" / "demo" / "fit_summary.json").read_text())
     result = {

@@ -3,6 +3,7 @@
 import hydra
 from omegaconf import DictConfig
 
+from asr.data.manifest import OnError
 from asr.lm import build_lm
 from asr.text import CharTokenizer
 
@@ -11,7 +12,14 @@ from asr.text import CharTokenizer
 def main(cfg: DictConfig) -> None:
     if "order" not in cfg.lm:
         raise SystemExit("lm=none builds nothing: choose lm=kneser_ney")
-    build_lm(cfg.text, cfg.out, CharTokenizer(), cfg.lm.order, lexicon=cfg.lexicon, on_error=cfg.on_error)
+    build_lm(
+        cfg.text,
+        cfg.out,
+        CharTokenizer(),
+        cfg.lm.order,
+        lexicon=cfg.lexicon,
+        on_error=OnError.parse(cfg.on_error, "on_error"),
+    )
     print(f"language model: {cfg.out}" + (f"\nlexicon: {cfg.lexicon}" if cfg.lexicon else ""))
 
 

@@ -3,6 +3,7 @@
 import hydra
 from omegaconf import DictConfig
 
+from asr.data.manifest import OnError
 from asr.decoder_config import DecoderConfig
 from asr.evaluation import evaluate, format_report, write_report
 
@@ -16,7 +17,7 @@ def main(cfg: DictConfig) -> None:
         device=cfg.device,
         batch_seconds=cfg.batch_seconds,
         worst=cfg.worst,
-        on_error=cfg.on_error,
+        on_error=OnError.parse(cfg.on_error, "on_error"),
     )
     print(f"report: {write_report(report, cfg.report)}")
     print(format_report(report))

@@ -3,6 +3,7 @@
 import hydra
 from omegaconf import DictConfig
 
+from asr.data.manifest import OnError
 from asr.decoder_config import DecoderConfig
 from asr.tuning import tune_decoder
 
@@ -16,7 +17,7 @@ def main(cfg: DictConfig) -> None:
         cfg.table,
         device=cfg.device,
         batch_seconds=cfg.batch_seconds,
-        on_error=cfg.on_error,
+        on_error=OnError.parse(cfg.on_error, "on_error"),
     )
     if entry is None:
         raise SystemExit(f"nothing to tune: no lexicon or LM beside {cfg.ckpt} (give decoder.lm=PATH)")

@@ -65,7 +65,12 @@ def main(manifests: Path, devices: int, per_rank: int, out: Path) -> None:
     L.seed_everything(0, verbose=False)
     tokenizer = CharTokenizer()
     model = {"hidden_size": 32, "num_layers": 2, "dropout": 0.0}
-    module = SpeechRecognizer(tokenizer.to_dict(), {"n_mels": 40}, model, {"lr": 0.001})
+    optim = {
+        "optimizer": {"_target_": "torch.optim.AdamW", "lr": 0.001},
+        "warmup_fraction": 0.05,
+        "final_lr_fraction": 0.05,
+    }
+    module = SpeechRecognizer(tokenizer.to_dict(), {"n_mels": 40}, model, optim)
     data = Data(
         *(str(manifests / f"{split}.jsonl") for split in ("train", "val", "test")),
         tokenizer,

@@ -10,7 +10,7 @@ import torch
 
 from asr.data.audio import AudioError
 from asr.data.datamodule import SpeechDataModule, SpeechDataset, check_ctc_lengths, collate
-from asr.data.manifest import ManifestError, Utterance, write_manifest
+from asr.data.manifest import ManifestError, OnError, Utterance, write_manifest
 from asr.module import SpeechRecognizer
 from asr.text import CharTokenizer
 
@@ -25,7 +25,7 @@ def _utterance(path: Path, text: str = "call mom", seconds: float = 0.5, value: 
 def test_file_gone_mid_epoch_is_skipped_and_counted(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     rows = [_utterance(tmp_path / "a.wav"), _utterance(tmp_path / "b.wav")]
     (tmp_path / "b.wav").unlink()
-    dataset = SpeechDataset(rows, TOK, 16000, on_error="skip")
+    dataset = SpeechDataset(rows, TOK, 16000, on_error=OnError.SKIP)
     with caplog.at_level(logging.WARNING):
         batch = collate([dataset[0], dataset[1]])
     assert batch.paths == [str(tmp_path / "a.wav")] and batch.skipped == 1
@@ -47,30 +47,30 @@ def test_transcript_too_long_for_ctc_frames(tmp_path: Path, caplog: pytest.LogCa
         tmp_path / "long.wav", 0.2, "remind me to call the bank"
     )  # 26 chars + 1 repeat, 6 frames
     with pytest.raises(ManifestError, match=r"long\.wav: transcript needs 27 CTC frames, audio gives 6"):
-        check_ctc_lengths([fits, too_long], 100 / 3, "raise")
+        check_ctc_lengths([fits, too_long], 100 / 3, OnError.RAISE)
     with caplog.at_level(logging.WARNING):
-        assert check_ctc_lengths([fits, too_long], 100 / 3, "skip") == [fits]
+        assert check_ctc_lengths([fits, too_long], 100 / 3, OnError.SKIP) == [fits]
     assert "skipped 1 of 2" in caplog.text
 
 
 def test_repeated_characters_need_a_blank_between_them() -> None:
-    assert check_ctc_lengths([Utterance(Path("x.wav"), 0.3, "aaa")], 10, "skip") == []
-    assert len(check_ctc_lengths([Utterance(Path("x.wav"), 0.5, "aaa")], 10, "skip")) == 1
+    assert check_ctc_lengths([Utterance(Path("x.wav"), 0.3, "aaa")], 10, OnError.SKIP) == []
+    assert len(check_ctc_lengths([Utterance(Path("x.wav"), 0.5, "aaa")], 10, OnError.SKIP)) == 1
 
 
 def test_ctc_length_check_uses_the_fastest_speed_perturbation() -> None:
     """1.0 s of "call mom" (9 frames needed) at 10 frames/s fits as recorded, not at speed 1.2."""
     row = Utterance(Path("x.wav"), 1.0, "call mom")
-    assert check_ctc_lengths([row], 10, "skip") == [row]
+    assert check_ctc_lengths([row], 10, OnError.SKIP) == [row]
     with pytest.raises(
         ManifestError, match=r"x\.wav: transcript needs 9 CTC frames, audio gives 8 at speed 1\.2"
     ):
-        check_ctc_lengths([row], 10, "raise", fastest=1.2)
+        check_ctc_lengths([row], 10, OnError.RAISE, fastest=1.2)
 
 
-@pytest.mark.parametrize("on_error", ["raise", "skip"])
+@pytest.mark.parametrize("on_error", list(OnError))
 def test_utterance_perturbed_past_its_alignment_is_bad_input_not_a_silent_zero(
-    tmp_path: Path, on_error: str
+    tmp_path: Path, on_error: OnError
 ) -> None:
     """The model's 30 ms frames: 0.2 s gives 6, too few for "call mom"; CTCLoss(zero_infinity)
     would have returned 0 for it and trained on nothing."""
@@ -78,7 +78,7 @@ def test_utterance_perturbed_past_its_alignment_is_bad_input_not_a_silent_zero(
     batch = collate([SpeechDataset(rows, TOK, 16000)[i] for i in range(2)])
     module = SpeechRecognizer(TOK.to_dict(), {}, {"hidden_size": 16, "num_layers": 1}, on_error=on_error)
     module.eval()
-    if on_error == "raise":
+    if on_error is OnError.RAISE:
         with pytest.raises(ValueError, match=r"short\.wav.*on_error=skip"):
             module.training_step(batch, 0)
         return
@@ -88,12 +88,12 @@ def test_utterance_perturbed_past_its_alignment_is_bad_input_not_a_silent_zero(
     assert loss.item() == pytest.approx(alone.item()) and loss.item() > 0
 
 
-@pytest.mark.parametrize("on_error", ["raise", "skip"])
-def test_non_finite_loss(tmp_path: Path, on_error: str) -> None:
+@pytest.mark.parametrize("on_error", list(OnError))
+def test_non_finite_loss(tmp_path: Path, on_error: OnError) -> None:
     rows = [_utterance(tmp_path / "fine.wav"), _utterance(tmp_path / "nan.wav", value=float("nan"))]
     batch = collate([SpeechDataset(rows, TOK, 16000)[i] for i in range(2)])
     module = SpeechRecognizer(TOK.to_dict(), {}, {"hidden_size": 16, "num_layers": 1}, on_error=on_error)
-    if on_error == "raise":
+    if on_error is OnError.RAISE:
         with pytest.raises(FloatingPointError, match=r"nan\.wav.*on_error=skip"):
             module.training_step(batch, 0)
     else:
@@ -107,11 +107,11 @@ def test_check_audio_off_trusts_headers_to_the_workers(tmp_path: Path) -> None:
     (tmp_path / "corrupt.wav").write_bytes(b"RIFF not really a wave file")
     manifest = tmp_path / "m.jsonl"
     write_manifest(manifest, [good, Utterance(tmp_path / "corrupt.wav", 0.5, "hi")])
-    strict = SpeechDataModule(str(manifest), str(manifest), str(manifest), TOK, on_error="skip")
+    strict = SpeechDataModule(str(manifest), str(manifest), str(manifest), TOK, on_error=OnError.SKIP)
     strict.setup("validate")
     assert len(strict.datasets["val"]) == 1  # the header check dropped the corrupt file
     trusting = SpeechDataModule(
-        str(manifest), str(manifest), str(manifest), TOK, on_error="skip", check_audio=False
+        str(manifest), str(manifest), str(manifest), TOK, on_error=OnError.SKIP, check_audio=False
     )
     trusting.setup("validate")
     dataset = trusting.datasets["val"]

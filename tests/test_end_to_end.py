@@ -64,6 +64,7 @@ def test_train_writes_a_self_describing_best_checkpoint(trained: tuple[Path, Pat
     assert hparams["schema_version"] == SCHEMA_VERSION
     summary = json.loads((ckpt.parents[1] / "fit_summary.json").read_text())
     assert summary["epochs"] == 2 and summary["best_checkpoint"] == str(ckpt)
+    assert (ckpt.parents[1] / "learning_curves.png").is_file()
     assert 0 < summary["train_seconds"] < summary["fit_seconds"]
     manifest = [json.loads(line) for line in (data / "train.jsonl").read_text().splitlines()]
     assert summary["train_audio_seconds"] == pytest.approx(sum(row["duration"] for row in manifest), abs=0.1)
@@ -151,6 +152,19 @@ def _run(script: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
     )
 
 
+def test_average_script_averages_the_runs_epochs_into_a_checkpoint_decode_uses_with_the_runs_lm(
+    trained: tuple[Path, Path], tmp_path: Path
+) -> None:
+    ckpt, data = trained
+    assert sorted(p.name for p in ckpt.parent.glob("epoch*.ckpt")) == ["epoch000.ckpt", "epoch001.ckpt"]
+    out = _run("average.py", f"run={ckpt.parents[1]}", "last=2", cwd=tmp_path)
+    averaged = Path(out.stdout.split("averaged: ")[1].strip())
+    assert averaged == ckpt.parent / "averaged.ckpt"
+    decoder = DecoderConfig.from_cfg(compose_config("decode", ["ckpt=x"]).decoder)
+    report = evaluate(averaged, data / "test.jsonl", decoder, device="cpu")
+    assert report["decoder"] == "beam" and report["utterances"] == 6 and report["beam"]["settings"]["lm"]
+
+
 def test_scripts_decode_and_transcribe_find_the_runs_lm_without_arguments(
     trained: tuple[Path, Path], tmp_path: Path
 ) -> None:
@@ -211,7 +225,7 @@ def test_build_lm_and_tune_decoder_scripts_serve_an_outside_lm(
 
 def test_train_help_lists_config_groups(tmp_path: Path) -> None:
     out = _run("train.py", "--help", cwd=tmp_path)
-    assert "model: rnn" in out.stdout and "trainer: cpu, ddp, gpu" in out.stdout
+    assert "model: rnn" in out.stdout and "trainer: cpu, ddp, gpu, multinode" in out.stdout
     assert "data: fsdd, librispeech, manifest, synthetic" in out.stdout
 
 

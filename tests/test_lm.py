@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from asr.data.manifest import OnError
 from asr.lm import BOS, UNK, LanguageModelError, _discounts, estimate, read_arpa, read_sentences, write_arpa
 from asr.text import CharTokenizer
 
@@ -141,4 +142,4 @@ def test_sentences_are_normalised_as_the_tokenizer_normalises(tmp_path: Path) ->
     text.write_text("Hello World\ncall 911\nbye\n")
     with pytest.raises(ValueError, match=r"corpus.txt:2: .*\['1', '9'\]"):
         read_sentences(text, CharTokenizer())
-    assert read_sentences(text, CharTokenizer(), on_error="skip") == [["hello", "world"], ["bye"]]
+    assert read_sentences(text, CharTokenizer(), on_error=OnError.SKIP) == [["hello", "world"], ["bye"]]

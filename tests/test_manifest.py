@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from asr.data.manifest import ManifestError, Utterance, read_manifest, write_manifest
+from asr.data.manifest import ManifestError, OnError, Utterance, read_manifest, write_manifest
 from asr.text import CharTokenizer
 
 TOK = CharTokenizer()
@@ -75,7 +75,7 @@ def test_skip_mode_drops_bad_rows_and_logs_the_count(
         {"audio_filepath": "good.wav", "duration": 0.5, "text": "no 1"},
     ]
     with caplog.at_level(logging.WARNING):
-        kept = read_manifest(_manifest(tmp_path / "m.jsonl", rows), TOK, on_error="skip")
+        kept = read_manifest(_manifest(tmp_path / "m.jsonl", rows), TOK, on_error=OnError.SKIP)
     assert [u.text for u in kept] == ["fine"]
     assert "skipped 2 of 3 rows" in caplog.text
     assert "missing.wav" in caplog.text
@@ -84,3 +84,9 @@ def test_skip_mode_drops_bad_rows_and_logs_the_count(
 def test_missing_manifest_says_to_prepare_data(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="prepare the data"):
         read_manifest(tmp_path / "nope.jsonl", TOK)
+
+
+def test_on_error_is_checked_where_the_config_enters() -> None:
+    assert OnError.parse("skip", "data.on_error") is OnError.SKIP
+    with pytest.raises(ValueError, match=r"data.on_error must be one of raise\|skip .*'skp'"):
+        OnError.parse("skp", "data.on_error")

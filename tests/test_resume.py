@@ -86,8 +86,14 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def unbroken(data: Path) -> Path:
     run = data / "unbroken"
-    _finish(_start(data, run))
+    _finish(_start(data, run, "tensorboard=true"))
     return run
+
+
+def test_a_run_leaves_learning_curves_and_on_request_tensorboard_events(unbroken: Path) -> None:
+    png = unbroken / "learning_curves.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert list((unbroken / "logs" / "version_0").glob("events.out.tfevents.*"))
 
 
 def test_kill_9_mid_epoch_then_resume_auto_continues_exactly(data: Path, unbroken: Path) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from asr.data.audio import load_audio
-from asr.data.manifest import read_manifest
+from asr.data.manifest import OnError, read_manifest
 from asr.decoder_config import Decoder, DecoderConfig, build_decoder
 from asr.decoding import BeamSearchDecoder, GreedyDecoder
 from asr.inference import Transcriber
@@ -31,7 +31,7 @@ def evaluate(
     device: str = "auto",
     batch_seconds: float = 120.0,
     worst: int = 10,
-    on_error: str = "raise",
+    on_error: OnError = OnError.RAISE,
 ) -> dict:
     """WER/CER report of checkpoint `ckpt` on every usable row of `manifest`: greedy, and beside it
     the configured beam search. `report["decoder"]` names the result that counts."""
@@ -73,7 +73,9 @@ class AcousticPass:
     acoustic_seconds: float
 
 
-def acoustic_pass(transcriber: Transcriber, manifest: str | Path, on_error: str = "raise") -> AcousticPass:
+def acoustic_pass(
+    transcriber: Transcriber, manifest: str | Path, on_error: OnError = OnError.RAISE
+) -> AcousticPass:
     """Every usable row of `manifest` through the acoustic model (audio decoding included in the time)."""
     rows = read_manifest(manifest, transcriber.tokenizer, on_error=on_error)
     start = time.perf_counter()

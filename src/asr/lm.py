@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from asr.data.manifest import parse_lines
+from asr.data.manifest import OnError, parse_lines
 from asr.lexicon import write_lexicon
 from asr.text import CharTokenizer
 
@@ -257,7 +257,9 @@ def _entry(path: Path, number: int, line: str, n: int) -> tuple[Ngram, float, fl
     return tuple(fields[1 : n + 1]), logprob, backoff
 
 
-def read_sentences(path: str | Path, tokenizer: CharTokenizer, on_error: str = "raise") -> list[list[str]]:
+def read_sentences(
+    path: str | Path, tokenizer: CharTokenizer, on_error: OnError = OnError.RAISE
+) -> list[list[str]]:
     """Word lists of a manifest's transcripts (`.json`/`.jsonl`) or of a text file's lines, each
     normalised by the tokenizer; a line outside its alphabet is bad input under `on_error`."""
     path = Path(path)
@@ -283,7 +285,7 @@ def build_lm(
     tokenizer: CharTokenizer,
     order: int = 3,
     lexicon: str | Path | None = None,
-    on_error: str = "raise",
+    on_error: OnError = OnError.RAISE,
 ) -> NgramModel:
     """Estimate an ARPA model of `text` (a manifest's transcripts or a text file) into `out`; with
     `lexicon`, also write the text's words there, one per line."""

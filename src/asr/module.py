@@ -10,10 +10,12 @@ import math
 
 import lightning as L
 import torch
+from hydra.utils import instantiate
 from lightning.pytorch.utilities import rank_zero_warn
 from torch import nn
 
 from asr.data.datamodule import Batch
+from asr.data.manifest import OnError
 from asr.decoding import GreedyDecoder
 from asr.features import SpecAugment
 from asr.metrics import error_counts
@@ -49,12 +51,12 @@ class SpeechRecognizer(L.LightningModule):
         model: dict,
         optim: dict | None = None,
         augment: dict | None = None,
-        on_error: str = "raise",
+        on_error: OnError = OnError.RAISE,
         schema_version: int = SCHEMA_VERSION,
     ) -> None:
         super().__init__()
         check_schema(schema_version)
-        self.save_hyperparameters()
+        self.save_hyperparameters(ignore=["on_error"])  # a policy of this run, not of the model
         self.recognizer = Recognizer(tokenizer, features, model)
         self.tokenizer = self.recognizer.tokenizer
         self.augment = SpecAugment(**augment) if augment else None
@@ -114,7 +116,7 @@ class SpeechRecognizer(L.LightningModule):
         loss = losses.mean()
         if not torch.isfinite(loss):
             files = ", ".join(batch.paths[:5]) + (" ..." if len(batch.paths) > 5 else "")
-            if self.on_error == "raise":
+            if self.on_error is OnError.RAISE:
                 raise FloatingPointError(
                     f"non-finite CTC loss ({loss.item()}) at step {self.global_step} on a batch with "
                     f"{files}: check those files, or set data.on_error=skip to skip such batches"
@@ -129,7 +131,7 @@ class SpeechRecognizer(L.LightningModule):
         perturbation shortened them past what the CTC length check allowed)."""
         files = [path for path, bad in zip(batch.paths, impossible.tolist(), strict=True) if bad]
         message = f"transcript longer than the CTC frames of its (perturbed) audio: {', '.join(files)}"
-        if self.on_error == "raise":
+        if self.on_error is OnError.RAISE:
             raise ValueError(f"{message}; shorten or drop those rows, or set data.on_error=skip")
         rank_zero_warn(f"skipped at step {self.global_step}: {message}")
         return losses[~impossible]
@@ -169,13 +171,13 @@ class SpeechRecognizer(L.LightningModule):
         self._val_refs, self._val_hyps, self._val_loss = [], [], []
 
     def configure_optimizers(self) -> dict:
-        opt = torch.optim.AdamW(
-            self.parameters(),
-            lr=self.optim.get("lr", 1e-3),
-            weight_decay=self.optim.get("weight_decay", 1e-2),
-        )
+        """The optimiser `optim.optimizer` describes (conf/optim, the only place with defaults) and
+        a per-step warm-up + cosine schedule."""
+        if not self.optim:
+            raise ValueError("training needs optim settings (conf/optim): this module was built without them")
+        opt = instantiate(self.optim["optimizer"], params=self.parameters())
         total = self.trainer.estimated_stepping_batches
-        warmup = max(1, int(self.optim.get("warmup_fraction", 0.05) * total))
-        floor = self.optim.get("final_lr_fraction", 0.05)
+        warmup = max(1, int(self.optim["warmup_fraction"] * total))
+        floor = self.optim["final_lr_fraction"]
         schedule = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: warmup_cosine(s, warmup, total, floor))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}

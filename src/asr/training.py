@@ -10,11 +10,15 @@ from pathlib import Path
 
 import lightning as L
 from lightning.pytorch.callbacks import Callback, LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
+from asr.averaging import EPOCH_NAME
 from asr.checkpointing import LAST, AtomicCheckpointIO, ResumableTraining, csv_logger, find_resume_checkpoint
+from asr.curves import plot_learning_curves
 from asr.data.datamodule import SpeechDataModule
+from asr.data.manifest import OnError
 from asr.decoder_config import DecoderConfig, write_run_files
 from asr.module import SpeechRecognizer
 from asr.text import CharTokenizer
@@ -39,6 +43,7 @@ def train(cfg: DictConfig) -> Path:
     benchmarks that compare runs.
     """
     decoder = DecoderConfig.from_cfg(cfg.decoder)
+    on_error = OnError.parse(cfg.data.on_error, "data.on_error")
     if rank_zero_only.rank != 0:
         logging.getLogger().setLevel(logging.WARNING)  # one log: rank zero's
     L.seed_everything(cfg.seed, workers=True, verbose=rank_zero_only.rank == 0)
@@ -52,31 +57,50 @@ def train(cfg: DictConfig) -> Path:
         _plain(cfg.model),
         _plain(cfg.optim),
         augment=_plain(cfg.augment) if cfg.augment else None,
-        on_error=cfg.data.on_error,
+        on_error=on_error,
     )
     datamodule = SpeechDataModule(
         tokenizer=tokenizer,
         sample_rate=cfg.features.sample_rate,
         seed=cfg.seed,
         frames_per_second=module.recognizer.frames_per_second,
-        **_plain(cfg.data),
+        **{**_plain(cfg.data), "on_error": on_error},
     )
     best = ModelCheckpoint(
         dirpath=checkpoints, filename="best", monitor="val_wer", mode="min", enable_version_counter=False
     )
+    epochs = (
+        [
+            ModelCheckpoint(
+                dirpath=checkpoints,
+                filename=EPOCH_NAME,
+                monitor="epoch",
+                mode="max",
+                save_top_k=cfg.keep_epoch_checkpoints,
+                auto_insert_metric_name=False,
+                enable_version_counter=False,
+            )
+        ]
+        if cfg.keep_epoch_checkpoints
+        else []
+    )
+    loggers = [csv_logger(output_dir, resume_from, cfg.checkpoint_every_n_steps)]
+    if cfg.tensorboard:
+        loggers.append(TensorBoardLogger(output_dir, name="logs", version=loggers[0].version))
     timer = TrainTimer()
     lm_order = cfg.lm.order if "order" in cfg.lm else None
     trainer = L.Trainer(
         **_plain(cfg.trainer),
         callbacks=[
             best,
+            *epochs,
             LearningRateMonitor("step"),
             EpochSummary(),
             timer,
             DecoderFiles(checkpoints, lm_order),
             ResumableTraining(checkpoints / LAST, cfg.checkpoint_every_n_steps),
         ],
-        logger=csv_logger(output_dir, resume_from, cfg.checkpoint_every_n_steps),
+        logger=loggers,
         plugins=[AtomicCheckpointIO()],
         default_root_dir=output_dir,
     )
@@ -111,10 +135,14 @@ def train(cfg: DictConfig) -> Path:
             cfg.data.val_manifest,
             decoder,
             output_dir / "decoder_tuning.tsv",
-            on_error=cfg.data.on_error,
+            on_error=on_error,
         )
     if trainer.is_global_zero:
         (output_dir / "fit_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        curves = plot_learning_curves(
+            Path(loggers[0].log_dir) / "metrics.csv", output_dir / "learning_curves.png"
+        )
+        log.info("learning curves %s", curves)
     return Path(checkpoint)
 
 

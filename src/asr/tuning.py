@@ -13,6 +13,7 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
+from asr.data.manifest import OnError
 from asr.decoder_config import TUNED_FILE, DecoderConfig, build_decoder, resolve_files, write_tuned
 from asr.decoding import BeamSearchDecoder, BeamSettings, GreedyDecoder
 from asr.evaluation import acoustic_pass, score
@@ -28,7 +29,7 @@ def tune_decoder(
     table: str | Path,
     device: str = "auto",
     batch_seconds: float = 120.0,
-    on_error: str = "raise",
+    on_error: OnError = OnError.RAISE,
 ) -> dict | None:
     """Grid-search `decoder.tune_*` on `manifest`; record and return the best entry (None when the
     run has no lexicon or LM to tune for)."""

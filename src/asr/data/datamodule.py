@@ -15,7 +15,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from asr.data.audio import AudioError, load_audio
 from asr.data.corpora import prepare
-from asr.data.manifest import Utterance, apply_error_policy, read_manifest
+from asr.data.manifest import OnError, Utterance, apply_error_policy, read_manifest
 from asr.data.perturb import WavePerturbation
 from asr.data.sampler import Draw, DurationBatchSampler
 from asr.text import CharTokenizer
@@ -38,7 +38,7 @@ class Batch(NamedTuple):
 
 
 class SpeechDataset(Dataset):
-    """Utterances to (waveform, token ids, path); with on_error="skip" an unreadable file gives
+    """Utterances to (waveform, token ids, path); with OnError.SKIP an unreadable file gives
     None, which `collate` drops and counts, instead of ending the epoch."""
 
     def __init__(
@@ -46,7 +46,7 @@ class SpeechDataset(Dataset):
         utterances: list[Utterance],
         tokenizer: CharTokenizer,
         sample_rate: int,
-        on_error: str = "raise",
+        on_error: OnError = OnError.RAISE,
         perturb: WavePerturbation | None = None,
     ) -> None:
         self.utterances = utterances
@@ -65,7 +65,7 @@ class SpeechDataset(Dataset):
         try:
             wave = torch.from_numpy(load_audio(utt.audio_filepath, self.sample_rate))
         except AudioError as err:
-            if self.on_error == "skip":
+            if self.on_error is OnError.SKIP:
                 log.warning("skipped unreadable audio: %s", err)
                 return None
             raise AudioError(f"{err} (set data.on_error=skip to skip unreadable files)") from err
@@ -100,7 +100,7 @@ def collate(items: list[Item | None]) -> Batch:
 
 
 def check_ctc_lengths(
-    utterances: list[Utterance], frames_per_second: float, on_error: str, fastest: float = 1.0
+    utterances: list[Utterance], frames_per_second: float, on_error: OnError, fastest: float = 1.0
 ) -> list[Utterance]:
     """Rows whose transcript fits the encoder's CTC frames: one frame per character, plus a blank
     between repeated characters, at the `fastest` speed perturbation (which shortens the audio).
@@ -143,7 +143,7 @@ class SpeechDataModule(L.LightningDataModule):
         sample_rate: int = 16000,
         batch_seconds: float = 60.0,
         num_workers: int = 0,
-        on_error: str = "raise",
+        on_error: OnError = OnError.RAISE,
         seed: int = 0,
         corpus: dict | None = None,
         root: str | None = None,

@@ -17,6 +17,7 @@ from typing import TypeVar
 
 import soundfile as sf
 
+from asr.choices import Choice
 from asr.text import CharTokenizer
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,14 @@ T = TypeVar("T")
 
 class ManifestError(ValueError):
     """A manifest has rows that cannot be trained or scored on."""
+
+
+class OnError(Choice):
+    """The bad-input policy (`data.on_error`, `on_error`): RAISE stops with every problem listed
+    and the fix; SKIP drops what is bad, each item logged and the total counted."""
+
+    RAISE = "raise"
+    SKIP = "skip"
 
 
 @dataclass(frozen=True)
@@ -63,16 +72,14 @@ def _check_row(row: object, base: Path, tokenizer: CharTokenizer, check_audio: b
 def read_manifest(
     path: str | Path,
     tokenizer: CharTokenizer,
-    on_error: str = "raise",
+    on_error: OnError = OnError.RAISE,
     check_audio: bool = True,
 ) -> list[Utterance]:
     """Read and validate a manifest.
 
-    on_error="raise" fails with every bad row listed (file and line); "skip" drops bad rows and
-    logs how many were dropped and why, so nothing is lost silently.
+    RAISE fails with every bad row listed (file and line); SKIP drops bad rows and logs how many
+    were dropped and why, so nothing is lost silently.
     """
-    if on_error not in ("raise", "skip"):
-        raise ValueError(f"on_error must be 'raise' or 'skip', not {on_error!r}")
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"manifest {path} does not exist: prepare the data first")
@@ -84,7 +91,7 @@ def read_manifest(
     return utterances
 
 
-def parse_lines(path: Path, parse: Callable[[str], T], what: str, on_error: str) -> list[T]:
+def parse_lines(path: Path, parse: Callable[[str], T], what: str, on_error: OnError) -> list[T]:
     """`parse` applied to every non-blank line of a text file; a line it rejects (ValueError, the
     message saying why) is bad input under `on_error`, reported as `path:line: message`."""
     parsed: list[T] = []
@@ -101,12 +108,12 @@ def parse_lines(path: Path, parse: Callable[[str], T], what: str, on_error: str)
     return parsed
 
 
-def apply_error_policy(problems: list[str], total: int, what: str, on_error: str, hint: str = "") -> None:
-    """The one bad-input policy: raise a single error listing the problems, or (on_error="skip")
-    log each of them and how many of `total` `what` were dropped."""
+def apply_error_policy(problems: list[str], total: int, what: str, on_error: OnError, hint: str = "") -> None:
+    """The one bad-input policy: raise a single error listing the problems, or (SKIP) log each of
+    them and how many of `total` `what` were dropped."""
     if not problems:
         return
-    if on_error == "raise":
+    if on_error is OnError.RAISE:
         shown = "\n  ".join(problems[:20])
         more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
         raise ManifestError(
