@@ -29,7 +29,7 @@ def test_submitit_local_launcher_runs_a_two_step_training(tmp_path: Path) -> Non
         cwd=tmp_path,
         capture_output=True,
         text=True,
-        timeout=400,
+        timeout=200,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     summary = json.loads((sweep / "0" / "fit_summary.json").read_text())

@@ -8,17 +8,32 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.func import functional_call
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from asr.cells import PeepholeLSTM
+from asr.cells import PeepholeLSTM, reverse_padded
+from asr.padding import length_mask
 
 TORCH_RNNS: dict[str, type[nn.RNNBase]] = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 RNN_TYPES = (*TORCH_RNNS, "peephole_lstm")
 
 
-class PackedRecurrence(nn.Module):
-    """A torch recurrent module (cuDNN on GPU) run on packed sequences, padded in and out;
-    `lengths` on the CPU, as packing needs them."""
+class TorchRecurrence(nn.Module):
+    """A torch recurrent module (`nn.LSTM`, `nn.GRU`, `nn.RNN`), padded in and out, with padding
+    that never reaches it in either direction. Two ways to run it, equal to float32 rounding
+    (tested for every kind):
+
+    - packed sequences (`packed`), on a GPU, where cuDNN runs them well, and when exporting;
+    - on the CPU, padded sequences (`padded`): layer by layer, the forward direction over the batch
+      as it is (padding only follows the real frames) and the backward direction over each
+      utterance reversed within its own length (`reverse_padded`, as the peephole LSTM does).
+      torch then uses its oneDNN kernel; on packed input its CPU backward zero-fills a gradient
+      buffer of the whole batch at every time step, a cost that grows with the square of the
+      batch's length (2-3x slower training on the demo's batches, benchmarks/RESULTS.md).
+
+    The parameters are those of the one multi-layer module either way, so checkpoints do not
+    depend on where a model trained. `lengths` on the CPU, as packing needs them.
+    """
 
     def __init__(
         self,
@@ -38,11 +53,47 @@ class PackedRecurrence(nn.Module):
             dropout=dropout if num_layers > 1 else 0.0,
             bidirectional=bidirectional,
         )
+        sizes = [input_size] + [hidden_size * (2 if bidirectional else 1)] * (num_layers - 1)
+        # One unidirectional single-layer module per layer, without weights of its own (meta
+        # device): `padded` runs it with the stack's weights of that layer and direction.
+        self._steps = [
+            TORCH_RNNS[rnn_type](size, hidden_size, batch_first=True, device="meta") for size in sizes
+        ]
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        # Export traces the packed form, which ONNX and TorchScript represent as one RNN node
+        # (the per-layer weight swap of `padded` cannot be traced).
+        if x.is_cuda or torch.jit.is_tracing():
+            return self.packed(x, lengths)
+        return self.padded(x, lengths)
+
+    def packed(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
         out, _ = self.rnn(packed)
         return pad_packed_sequence(out, batch_first=True, total_length=x.size(1))[0]
+
+    def padded(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        mask = length_mask(lengths.to(x.device), x.size(1)).unsqueeze(-1)
+        suffixes = ["", "_reverse"] if self.rnn.bidirectional else [""]
+        for layer, step in enumerate(self._steps):
+            outputs = []
+            for suffix in suffixes:
+                weights = {
+                    name: getattr(self.rnn, f"{name}_l{layer}{suffix}")
+                    for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+                }
+                weights = {f"{name}_l0": value for name, value in weights.items()}
+                if suffix:
+                    out = reverse_padded(
+                        functional_call(step, weights, (reverse_padded(x, lengths),))[0], lengths
+                    )
+                else:
+                    out = functional_call(step, weights, (x,))[0]
+                outputs.append(out)
+            x = torch.cat(outputs, dim=-1) * mask
+            if layer < len(self._steps) - 1:
+                x = nn.functional.dropout(x, self.rnn.dropout, self.training)
+        return x
 
 
 class RecurrentStack(nn.Module):
@@ -70,7 +121,7 @@ class RecurrentStack(nn.Module):
         fused = rnn_type in TORCH_RNNS and projection is None and not layer_norm
         if fused:
             self.layers = nn.ModuleList(
-                [PackedRecurrence(rnn_type, input_size, hidden_size, num_layers, bidirectional, dropout)]
+                [TorchRecurrence(rnn_type, input_size, hidden_size, num_layers, bidirectional, dropout)]
             )
             self.between = nn.ModuleList()
             return
@@ -80,7 +131,7 @@ class RecurrentStack(nn.Module):
             if rnn_type == "peephole_lstm":
                 layers.append(PeepholeLSTM(size, hidden_size, bidirectional))
             else:
-                layers.append(PackedRecurrence(rnn_type, size, hidden_size, 1, bidirectional, 0.0))
+                layers.append(TorchRecurrence(rnn_type, size, hidden_size, 1, bidirectional, 0.0))
             if index < num_layers - 1:
                 size = projection or self.output_size
                 between.append(

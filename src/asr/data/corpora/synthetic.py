@@ -205,6 +205,11 @@ def generate(
         spoken = sorted(
             (u for group in pool.imap(_speak_voice, jobs) for u in group), key=lambda u: u[0].audio_filepath
         )
+        # Let the workers leave on their own before the pool's exit terminates them: a forked
+        # worker keeps its parent's SIGTERM handler, and under submitit (SLURM launch) that handler
+        # ignores SIGTERM, so termination would wait forever.
+        pool.close()
+        pool.join()
     for split, path in manifests.items():
         write_manifest(path, [u for u, _ in spoken if u.audio_filepath.parent.name == split])
     _write_word_starts(manifest_dir / WORD_STARTS, spoken)
