@@ -1,14 +1,16 @@
 """Real-speech accuracy on the Free Spoken Digit Dataset (five speakers in ../shared/data/fsdd).
 
-    python benchmarks/fsdd.py [--holdout SPEAKER | --loso] [--epochs N] [--budget-min M] [override ...]
+    python benchmarks/fsdd.py [--holdout SPEAKER | --loso] [--epochs N] [--budget-min M] [--average N]
+                              [--tag TAG] [override ...]
 
 Trains the default 3x256 BiLSTM on the official split (takes 5-49; validation = takes 5-6) within
 a training-time budget, then scores the official test set (takes 0-4, 250 files) greedily and with
 the beam search over the run's lexicon (the ten digit words of its training transcripts) and LM,
 weights tuned on validation by training itself. With --holdout, one speaker's every take is the
 test set instead (leave-one-speaker-out); --loso does that for every speaker in turn and records
-each and the mean. Extra arguments are Hydra overrides of conf/train.yaml. Prints Markdown rows and
-writes benchmarks/results/fsdd[-SPEAKER|-loso].json: WER and CER of both decoders, the tuned
+each and the mean. --average N also scores the average of the last N epochs' checkpoints. Extra
+arguments are Hydra overrides of conf/train.yaml. Prints Markdown rows and writes
+benchmarks/results/fsdd[-SPEAKER|-loso][-TAG].json: WER and CER of both decoders, the tuned
 decoder, training wall time and throughput in seconds of audio per second (all epochs' audio over
 the whole fit time, validation included).
 """
@@ -27,6 +29,7 @@ from pathlib import Path
 from hydra import compose, initialize_config_dir
 from provenance import commit, machine
 
+from asr.averaging import average_run
 from asr.decoder_config import DecoderConfig
 from asr.evaluation import evaluate
 from asr.training import train
@@ -34,8 +37,16 @@ from asr.training import train
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run(fsdd: Path, holdout: str | None, epochs: int, budget_min: float, extra: list[str]) -> dict:
-    """Train on the split, score its test set greedily and with the beam search."""
+def run(
+    fsdd: Path,
+    holdout: str | None,
+    epochs: int,
+    budget_min: float,
+    extra: list[str],
+    average: int | None = None,
+) -> dict:
+    """Train on the split, score its test set greedily and with the beam search; with `average`,
+    also the average of the last `average` epochs' checkpoints (scripts/average.py)."""
     with tempfile.TemporaryDirectory() as tmp:
         overrides = [
             "data=fsdd",
@@ -53,7 +64,16 @@ def run(fsdd: Path, holdout: str | None, epochs: int, budget_min: float, extra: 
             cfg = compose("train", overrides=overrides)
         ckpt = train(cfg)
         metrics = json.loads((Path(tmp) / "run" / "fit_summary.json").read_text())
-        report = evaluate(ckpt, cfg.data.test_manifest, DecoderConfig.from_cfg(cfg.decoder), device="cpu")
+        decoder = DecoderConfig.from_cfg(cfg.decoder)
+        report = evaluate(ckpt, cfg.data.test_manifest, decoder, device="cpu")
+        averaged = {}
+        if average:
+            mean = average_run(ckpt.parent, average)
+            scored = evaluate(mean, cfg.data.test_manifest, decoder, device="cpu")
+            averaged = {
+                "averaged_last": average,
+                **{f"averaged_{d}_{k}": scored[d][k] for d in ("greedy", "beam") for k in ("wer", "cer")},
+            }
     fit_seconds = metrics["fit_seconds"]
     return {
         "split": f"leave-one-speaker-out ({holdout})" if holdout else "official (takes 0-4)",
@@ -64,6 +84,7 @@ def run(fsdd: Path, holdout: str | None, epochs: int, budget_min: float, extra: 
         "test_utterances": report["utterances"],
         "decoder": metrics["decoder"],
         **{f"{name}_{key}": report[name][key] for name in ("greedy", "beam") for key in ("wer", "cer")},
+        **averaged,
         "errors": [
             {"id": h["id"], "reference": h["reference"], "greedy": h["greedy"], "beam": h["beam"]}
             for h in report["hypotheses"]
@@ -95,6 +116,10 @@ def main() -> None:
     group.add_argument("--loso", action="store_true", help="leave each speaker out in turn")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--budget-min", type=float, default=10.0, help="training time cap in minutes")
+    parser.add_argument(
+        "--average", type=int, default=None, help="also score the average of the last N epochs"
+    )
+    parser.add_argument("--tag", default="", help="suffix of the results file name (fsdd[-SPEAKER]-TAG.json)")
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
@@ -106,7 +131,7 @@ def main() -> None:
     if args.loso:
         runs = []
         for speaker in speakers(args.fsdd):
-            runs.append(run(args.fsdd, speaker, args.epochs, args.budget_min, args.overrides))
+            runs.append(run(args.fsdd, speaker, args.epochs, args.budget_min, args.overrides, args.average))
             print(row(runs[-1]), flush=True)
         mean = {
             k: sum(r[k] for r in runs) / len(runs)
@@ -115,10 +140,13 @@ def main() -> None:
         result, name = {**provenance, "speakers": runs, "mean": mean}, "fsdd-loso"
         print(f"| mean of {len(runs)} | " + " | ".join(f"{100 * v:.2f}%" for v in mean.values()) + " |")
     else:
-        result = {**provenance, **run(args.fsdd, args.holdout, args.epochs, args.budget_min, args.overrides)}
+        result = {
+            **provenance,
+            **run(args.fsdd, args.holdout, args.epochs, args.budget_min, args.overrides, args.average),
+        }
         name = f"fsdd{'-' + args.holdout if args.holdout else ''}"
         print(row(result))
-    out = ROOT / "benchmarks" / "results" / f"{name}.json"
+    out = ROOT / "benchmarks" / "results" / f"{name}{'-' + args.tag if args.tag else ''}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
 
