@@ -123,7 +123,7 @@ def train(cfg: DictConfig) -> Path:
         "train_seconds": round(timer.seconds, 1),
         "train_audio_seconds": round(sum(u.duration for u in datamodule.datasets["train"].utterances), 1),
     }
-    if score is None:
+    if score is None and trainer.is_global_zero:
         log.warning(
             "training stopped before its first validation: no val_wer; the last checkpoint is %s", checkpoint
         )
@@ -184,6 +184,12 @@ class TrainTimer(Callback):
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._start = time.monotonic()
+
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, batch, batch_idx: int
+    ) -> None:
+        if self._start is None:  # a run resumed inside an epoch gets no epoch start
+            self._start = time.monotonic()
 
     def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._stop()
