@@ -11,6 +11,17 @@ from asr.data.corpora.synthetic import SyntheticConfig, generate
 
 FSDD = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fsdd" / "recordings"
 
+# The same tiny corpus as Hydra overrides, for tests that train through conf/train.yaml.
+TINY_DATA = [
+    "data.corpus.train_size=24",
+    "data.corpus.val_size=6",
+    "data.corpus.test_size=6",
+    "data.corpus.seed=3",
+    "+data.corpus.val_voices=2",
+    "+data.corpus.test_voices=2",
+    "+data.corpus.sentences=100",
+]
+
 TINY = SyntheticConfig(
     train_size=48, val_size=12, test_size=12, seed=7, val_voices=4, test_voices=4, sentences=300
 )

@@ -19,17 +19,9 @@ from asr.lm import read_arpa
 from asr.recognizer import SCHEMA_VERSION
 from asr.training import train
 from asr.transcription import transcribe_files
+from tests.conftest import TINY_DATA
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY_DATA = [
-    "data.corpus.train_size=24",
-    "data.corpus.val_size=6",
-    "data.corpus.test_size=6",
-    "data.corpus.seed=3",
-    "+data.corpus.val_voices=2",
-    "+data.corpus.test_voices=2",
-    "+data.corpus.sentences=100",
-]
 TINY_RUN = [
     "model.hidden_size=32",
     "model.num_layers=2",

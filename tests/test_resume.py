@@ -15,18 +15,13 @@ import pytest
 import torch
 
 from asr.checkpointing import AtomicCheckpointIO, find_resume_checkpoint
+from tests.conftest import TINY_DATA
 
 ROOT = Path(__file__).resolve().parents[1]
 # Seven batches an epoch, three epochs; speed, noise, silence padding, SpecAugment and dropout all
 # draw random numbers, so an inexact resume shows in the losses.
 RUN = [
-    "data.corpus.train_size=24",
-    "data.corpus.val_size=6",
-    "data.corpus.test_size=6",
-    "data.corpus.seed=3",
-    "+data.corpus.val_voices=2",
-    "+data.corpus.test_voices=2",
-    "+data.corpus.sentences=100",
+    *TINY_DATA,
     "data.batch_seconds=8",
     "data.speed_perturb=[0.9,1.0,1.1]",
     "data.noise_snr_db=[10,30]",
