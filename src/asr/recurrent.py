@@ -29,7 +29,8 @@ class TorchRecurrence(nn.Module):
       utterance reversed within its own length (`reverse_padded`, as the peephole LSTM does).
       torch then uses its oneDNN kernel; on packed input its CPU backward zero-fills a gradient
       buffer of the whole batch at every time step, a cost that grows with the square of the
-      batch's length (2-3x slower training on the demo's batches, benchmarks/RESULTS.md).
+      batch's length (1.6x slower on the demo's batches, 2.4x with their silence padding:
+      benchmarks/recurrence_speed.py).
 
     The parameters are those of the one multi-layer module either way, so checkpoints do not
     depend on where a model trained. `lengths` on the CPU, as packing needs them.
@@ -79,10 +80,9 @@ class TorchRecurrence(nn.Module):
             outputs = []
             for suffix in suffixes:
                 weights = {
-                    name: getattr(self.rnn, f"{name}_l{layer}{suffix}")
+                    f"{name}_l0": getattr(self.rnn, f"{name}_l{layer}{suffix}")
                     for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
                 }
-                weights = {f"{name}_l0": value for name, value in weights.items()}
                 if suffix:
                     out = reverse_padded(
                         functional_call(step, weights, (reverse_padded(x, lengths),))[0], lengths
