@@ -58,6 +58,7 @@ def run(
             f"trainer.max_epochs={epochs}",
             f"+trainer.max_time={{minutes: {budget_min}}}",
             "+trainer.enable_progress_bar=false",
+            *([f"keep_epoch_checkpoints={average}"] if average else []),
             *extra,
         ]
         with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
