@@ -29,7 +29,7 @@ def epoch_checkpoints(folder: Path) -> list[Path]:
 
 
 def average_checkpoints(paths: list[Path]) -> dict:
-    """Hyperparameters of the newest of `paths` and the element-wise mean of all their weights.
+    """The common hyperparameters of `paths` and the element-wise mean of their weights.
 
     Every checkpoint must have the same hyperparameters (the same recogniser); a mismatch names
     the file.

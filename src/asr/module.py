@@ -14,7 +14,7 @@ from hydra.utils import instantiate
 from lightning.pytorch.utilities import rank_zero_warn
 from torch import nn
 
-from asr.data.datamodule import Batch
+from asr.data.datamodule import Batch, impossible_alignments
 from asr.data.manifest import OnError
 from asr.decoding import GreedyDecoder
 from asr.features import SpecAugment
@@ -28,17 +28,6 @@ def warmup_cosine(step: int, warmup: int, total: int, floor: float) -> float:
         return (step + 1) / warmup
     progress = min(1.0, (step - warmup) / max(1, total - warmup))
     return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
-
-
-def impossible_alignments(
-    targets: torch.Tensor, target_lengths: torch.Tensor, frames: torch.Tensor
-) -> torch.Tensor:
-    """True for each utterance whose transcript needs more CTC frames than it has: one per
-    character plus a blank between repeated characters."""
-    repeats = (targets[:, 1:] == targets[:, :-1]) & (
-        torch.arange(1, targets.shape[1], device=targets.device) < target_lengths[:, None]
-    )
-    return target_lengths + repeats.sum(1) > frames.to(target_lengths.device)
 
 
 class SpeechRecognizer(L.LightningModule):

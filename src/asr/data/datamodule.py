@@ -6,6 +6,7 @@ Workers decode audio and nothing more; features are computed on the device by th
 from __future__ import annotations
 
 import logging
+from itertools import pairwise
 from pathlib import Path
 from typing import NamedTuple
 
@@ -99,17 +100,34 @@ def collate(items: list[Item | None]) -> Batch:
     )
 
 
+def ctc_frames_needed(text: str) -> int:
+    """The fewest CTC frames a transcript aligns to: one per character, plus a blank between
+    repeated characters (`impossible_alignments` applies the same rule to padded token ids)."""
+    return len(text) + sum(a == b for a, b in pairwise(text))
+
+
+def impossible_alignments(
+    targets: torch.Tensor, target_lengths: torch.Tensor, frames: torch.Tensor
+) -> torch.Tensor:
+    """True for each utterance of a batch whose token ids need more CTC frames than `frames`
+    (the rule of `ctc_frames_needed`)."""
+    repeats = (targets[:, 1:] == targets[:, :-1]) & (
+        torch.arange(1, targets.shape[1], device=targets.device) < target_lengths[:, None]
+    )
+    return target_lengths + repeats.sum(1) > frames.to(target_lengths.device)
+
+
 def check_ctc_lengths(
     utterances: list[Utterance], frames_per_second: float, on_error: OnError, fastest: float = 1.0
 ) -> list[Utterance]:
-    """Rows whose transcript fits the encoder's CTC frames: one frame per character, plus a blank
-    between repeated characters, at the `fastest` speed perturbation (which shortens the audio).
+    """Rows whose transcript fits the encoder's CTC frames (`ctc_frames_needed`) at the `fastest`
+    speed perturbation (which shortens the audio).
     The rest raise, or are skipped with a logged count."""
     fits, problems = [], []
     at = f" at speed {fastest:g}" if fastest != 1.0 else ""
     for utt in utterances:
         frames = int(utt.duration / fastest * frames_per_second)
-        needed = len(utt.text) + sum(a == b for a, b in zip(utt.text, utt.text[1:], strict=False))
+        needed = ctc_frames_needed(utt.text)
         if needed <= frames:
             fits.append(utt)
         else:
