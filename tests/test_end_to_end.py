@@ -1,6 +1,7 @@
 """train -> checkpoint -> decode -> transcribe, through the functions the scripts call, on a tiny corpus."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ from asr.decoder_config import DecoderConfig
 from asr.evaluation import evaluate, format_report
 from asr.inference import Transcriber
 from asr.lm import read_arpa
+from asr.module import SpeechRecognizer
 from asr.recognizer import SCHEMA_VERSION
 from asr.training import train
 from asr.transcription import transcribe_files
@@ -291,3 +293,29 @@ def test_a_run_that_stops_before_its_first_validation_still_writes_its_summary(
     summary = json.loads((tmp_path / "fit_summary.json").read_text())
     assert summary["steps"] == 1 and summary["best_val_wer"] is None
     assert summary["best_checkpoint"] == str(ckpt) and ckpt.is_file()
+
+
+def test_out_of_memory_names_the_batch_and_the_setting_to_lower(
+    trained: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A device running out of memory (simulated: this machine may have no GPU) ends training with
+    the batch's duration and `data.batch_seconds`, not only torch's allocator report."""
+    _, data = trained
+
+    def out_of_memory(self, batch):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(SpeechRecognizer, "_losses", out_of_memory)
+    cfg = compose_config(
+        "train",
+        [f"paths.root={data.parents[1]}", f"paths.output_dir={tmp_path}", *TINY_DATA, *TINY_RUN],
+    )
+    with pytest.raises(torch.OutOfMemoryError) as caught:
+        train(cfg)
+    message = str(caught.value)
+    assert re.search(
+        r"out of device memory on a (training|validation) batch of \d+ utterances padded to [\d.]+ s "
+        r"\(\d+ s of audio with padding\): lower data.batch_seconds \(now 60\)",
+        message,
+    ), message
+    assert "Tried to allocate" in str(caught.value.__cause__)

@@ -116,3 +116,39 @@ def test_padded_and_packed_recurrence_agree_in_outputs_and_gradients(
     for name, grad in packed_w.items():
         torch.testing.assert_close(padded_w[name], grad, atol=1e-4, rtol=1e-4, msg=name)
     assert torch.equal(rnn(x, lengths), padded), "on the CPU the module runs the padded path"
+
+
+@pytest.mark.parametrize(
+    "recurrence, expected", [("auto", "padded"), ("padded", "padded"), ("packed", "packed")]
+)
+def test_model_recurrence_picks_the_path(recurrence: str, expected: str, monkeypatch) -> None:
+    """`model.recurrence` on the CPU: auto runs padded sequences, packed/padded force one."""
+    from asr.recurrent import TorchRecurrence
+
+    taken = []
+    for path in ("packed", "padded"):
+        original = getattr(TorchRecurrence, path)
+        monkeypatch.setattr(
+            TorchRecurrence, path, lambda self, x, n, _p=path, _f=original: taken.append(_p) or _f(self, x, n)
+        )
+    model = _model(recurrence=recurrence)
+    model(torch.randn(2, 10, 8), torch.tensor([10, 7]))
+    assert taken == [expected]
+
+
+def test_unknown_recurrence_is_refused_with_the_choices() -> None:
+    with pytest.raises(ValueError, match=r"model.recurrence must be one of auto\|packed\|padded"):
+        _model(recurrence="fused")
+
+
+@pytest.mark.parametrize("dtype, fp32", [(torch.bfloat16, True), (torch.float16, False)])
+def test_bf16_autocast_runs_the_cudnn_recurrence_in_fp32(dtype: torch.dtype, fp32: bool, monkeypatch) -> None:
+    """cuDNN's autocast rule would run it in fp16 under bf16; fp16 autocast keeps fp16 (with its
+    gradient scaler). CUDA autocast is simulated: this machine may have no GPU."""
+    from asr import recurrent
+
+    x = torch.zeros(1)
+    monkeypatch.setattr(torch.Tensor, "is_cuda", property(lambda self: True))
+    monkeypatch.setattr(torch, "is_autocast_enabled", lambda device="cuda": device == "cuda")
+    monkeypatch.setattr(torch, "get_autocast_dtype", lambda device: dtype)
+    assert recurrent.cudnn_casts_to_fp16(x) is fp32

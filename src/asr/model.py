@@ -30,6 +30,7 @@ class AcousticModel(nn.Module):
         frontend: str = "stack",
         stride: int = 3,
         conv_channels: int = 32,
+        recurrence: str = "auto",
     ) -> None:
         super().__init__()
         self.frontend = make_frontend(frontend, n_mels, stride, conv_channels)
@@ -42,6 +43,7 @@ class AcousticModel(nn.Module):
             dropout,
             projection,
             layer_norm,
+            recurrence,
         )
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(self.rnn.output_size, vocab_size)

@@ -19,7 +19,7 @@ from asr.data.manifest import OnError
 from asr.decoding import GreedyDecoder
 from asr.features import SpecAugment
 from asr.metrics import error_counts
-from asr.recognizer import SCHEMA_VERSION, Recognizer, check_schema
+from asr.recognizer import SCHEMA_VERSION, Recognizer, check_schema, use_tensor_cores
 
 
 def warmup_cosine(step: int, warmup: int, total: int, floor: float) -> float:
@@ -58,6 +58,34 @@ class SpeechRecognizer(L.LightningModule):
         self._val_refs: list[str] = []
         self._val_hyps: list[str] = []
         self._val_loss: list[torch.Tensor] = []
+        self._in_flight = ""
+
+    def on_fit_start(self) -> None:
+        use_tensor_cores(self.device)
+
+    def on_train_batch_start(self, batch: Batch, batch_idx: int) -> None:
+        self._note_batch("training", batch)
+
+    def on_validation_batch_start(self, batch: Batch, batch_idx: int, dataloader_idx: int = 0) -> None:
+        self._note_batch("validation", batch)
+
+    def _note_batch(self, stage: str, batch: Batch) -> None:
+        """The shape of the batch being computed, for `out_of_memory_message` (shapes only: reading
+        lengths would wait for the device)."""
+        count, samples = batch.waves.shape if batch.paths else (0, 0)
+        seconds = samples / self.recognizer.sample_rate
+        self._in_flight = (
+            f"a {stage} batch of {count} utterances padded to {seconds:.1f} s "
+            f"({count * seconds:.0f} s of audio with padding)"
+        )
+
+    def out_of_memory_message(self, batch_seconds: float) -> str:
+        """What ran out of memory and the setting to lower (`data.batch_seconds`, now `batch_seconds`)."""
+        where = self._in_flight or "the first batch"
+        return (
+            f"out of device memory on {where}: lower data.batch_seconds (now {batch_seconds:g}), "
+            "or the model's size"
+        )
 
     def forward(self, waves: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The recogniser's log-probabilities, with SpecAugment where configured (training mode only)."""

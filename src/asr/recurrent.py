@@ -12,10 +12,29 @@ from torch.func import functional_call
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from asr.cells import PeepholeLSTM, reverse_padded
+from asr.choices import Choice
 from asr.padding import length_mask
 
 TORCH_RNNS: dict[str, type[nn.RNNBase]] = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 RNN_TYPES = (*TORCH_RNNS, "peephole_lstm")
+
+
+class Recurrence(Choice):
+    """How a torch recurrent module meets padding (`model.recurrence`): `auto` is packed sequences on
+    a GPU and padded ones on the CPU, each the faster one measured there."""
+
+    AUTO = "auto"
+    PACKED = "packed"
+    PADDED = "padded"
+
+
+def cudnn_casts_to_fp16(x: torch.Tensor) -> bool:
+    """True under CUDA bf16 autocast: torch's autocast rule for cuDNN RNNs casts them to float16
+    whatever the autocast dtype, so a bf16 run would silently train its recurrence in fp16 without
+    the gradient scaler fp16 needs. The recurrence then runs in float32 instead (TF32 where enabled)."""
+    return (
+        x.is_cuda and torch.is_autocast_enabled("cuda") and torch.get_autocast_dtype("cuda") == torch.bfloat16
+    )
 
 
 class TorchRecurrence(nn.Module):
@@ -23,8 +42,9 @@ class TorchRecurrence(nn.Module):
     that never reaches it in either direction. Two ways to run it, equal to float32 rounding
     (tested for every kind):
 
-    - packed sequences (`packed`), on a GPU, where cuDNN runs them well, and when exporting;
-    - on the CPU, padded sequences (`padded`): layer by layer, the forward direction over the batch
+    - packed sequences (`packed`), by default on a GPU, where cuDNN runs them well, and always when
+      exporting;
+    - padded sequences (`padded`), by default on the CPU: layer by layer, the forward direction over the batch
       as it is (padding only follows the real frames) and the backward direction over each
       utterance reversed within its own length (`reverse_padded`, as the peephole LSTM does).
       torch then uses its oneDNN kernel; on packed input its CPU backward zero-fills a gradient
@@ -32,8 +52,9 @@ class TorchRecurrence(nn.Module):
       batch's length (1.6x slower on the demo's batches, 2.4x with their silence padding:
       benchmarks/recurrence_speed.py).
 
-    The parameters are those of the one multi-layer module either way, so checkpoints do not
-    depend on where a model trained. `lengths` on the CPU, as packing needs them.
+    `recurrence` (`model.recurrence`) forces one of them. The parameters are those of the one
+    multi-layer module either way, so checkpoints do not depend on where or how a model trained.
+    `lengths` on the CPU, as packing needs them.
     """
 
     def __init__(
@@ -44,8 +65,10 @@ class TorchRecurrence(nn.Module):
         num_layers: int,
         bidirectional: bool,
         dropout: float,
+        recurrence: Recurrence = Recurrence.AUTO,
     ) -> None:
         super().__init__()
+        self.recurrence = recurrence
         self.rnn = TORCH_RNNS[rnn_type](
             input_size,
             hidden_size,
@@ -62,13 +85,22 @@ class TorchRecurrence(nn.Module):
         ]
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        run = self.packed if self.runs_packed(x) else self.padded
+        if cudnn_casts_to_fp16(x):
+            with torch.autocast("cuda", enabled=False):
+                return run(x.float(), lengths)
+        return run(x, lengths)
+
+    def runs_packed(self, x: torch.Tensor) -> bool:
         # Export traces the packed form, which ONNX and TorchScript represent as one RNN node
         # (the per-layer weight swap of `padded` cannot be traced).
-        if x.is_cuda or torch.jit.is_tracing():
-            return self.packed(x, lengths)
-        return self.padded(x, lengths)
+        if torch.jit.is_tracing() or self.recurrence is Recurrence.PACKED:
+            return True
+        return self.recurrence is Recurrence.AUTO and x.is_cuda
 
     def packed(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        if x.is_cuda:
+            self.rnn.flatten_parameters()  # one cuDNN weight buffer again after .to(), loading or DDP
         packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
         out, _ = self.rnn(packed)
         return pad_packed_sequence(out, batch_first=True, total_length=x.size(1))[0]
@@ -113,15 +145,17 @@ class RecurrentStack(nn.Module):
         dropout: float,
         projection: int | None = None,
         layer_norm: bool = False,
+        recurrence: str = Recurrence.AUTO.value,
     ) -> None:
         super().__init__()
         if rnn_type not in RNN_TYPES:
             raise ValueError(f"model.rnn_type={rnn_type!r} is not one of {', '.join(RNN_TYPES)}")
+        mode = Recurrence.parse(recurrence, "model.recurrence")
         self.output_size = hidden_size * (2 if bidirectional else 1)
         fused = rnn_type in TORCH_RNNS and projection is None and not layer_norm
         if fused:
             self.layers = nn.ModuleList(
-                [TorchRecurrence(rnn_type, input_size, hidden_size, num_layers, bidirectional, dropout)]
+                [TorchRecurrence(rnn_type, input_size, hidden_size, num_layers, bidirectional, dropout, mode)]
             )
             self.between = nn.ModuleList()
             return
@@ -131,7 +165,7 @@ class RecurrentStack(nn.Module):
             if rnn_type == "peephole_lstm":
                 layers.append(PeepholeLSTM(size, hidden_size, bidirectional))
             else:
-                layers.append(TorchRecurrence(rnn_type, size, hidden_size, 1, bidirectional, 0.0))
+                layers.append(TorchRecurrence(rnn_type, size, hidden_size, 1, bidirectional, 0.0, mode))
             if index < num_layers - 1:
                 size = projection or self.output_size
                 between.append(

@@ -9,6 +9,7 @@ import warnings
 from pathlib import Path
 
 import lightning as L
+import torch
 from lightning.pytorch.callbacks import Callback, LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
@@ -108,7 +109,10 @@ def train(cfg: DictConfig) -> Path:
     # (`SpeechDataModule.state_dict`) and would warn that a mid-epoch resume is unreliable.
     warnings.filterwarnings("ignore", message="You're resuming from a checkpoint that ended before the epoch")
     start = time.monotonic()
-    trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
+    try:
+        trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
+    except torch.OutOfMemoryError as err:
+        raise torch.OutOfMemoryError(module.out_of_memory_message(cfg.data.batch_seconds)) from err
     score = best.best_model_score
     checkpoint = best.best_model_path or (str(checkpoints / LAST) if (checkpoints / LAST).is_file() else "")
     if not checkpoint:

@@ -6,6 +6,7 @@ Workers decode audio and nothing more; features are computed on the device by th
 from __future__ import annotations
 
 import logging
+import os
 from itertools import pairwise
 from pathlib import Path
 from typing import NamedTuple
@@ -144,6 +145,18 @@ def check_ctc_lengths(
     return fits
 
 
+def loader_workers(setting: int | str, device: torch.device, processes_per_node: int) -> int:
+    """`data.num_workers`: a count, or `auto`: none on the CPU, where workers would take cores from
+    the model's own computation, and on a GPU up to 8 per training process, within the cores each
+    process has to itself, one of them left to its training loop."""
+    if setting != "auto":
+        return int(setting)
+    if device.type == "cpu":
+        return 0
+    cores = (os.cpu_count() or 1) // max(1, processes_per_node)
+    return max(1, min(8, cores - 1))
+
+
 class SpeechDataModule(L.LightningDataModule):
     """Train/val/test manifests, optionally prepared first from a corpus recipe.
 
@@ -160,7 +173,8 @@ class SpeechDataModule(L.LightningDataModule):
         tokenizer: CharTokenizer,
         sample_rate: int = 16000,
         batch_seconds: float = 60.0,
-        num_workers: int = 0,
+        num_workers: int | str = "auto",
+        prefetch_factor: int = 2,
         on_error: OnError = OnError.RAISE,
         seed: int = 0,
         corpus: dict | None = None,
@@ -177,7 +191,10 @@ class SpeechDataModule(L.LightningDataModule):
         self.tokenizer = tokenizer
         self.sample_rate = sample_rate
         self.batch_seconds = batch_seconds
+        if num_workers != "auto" and not (isinstance(num_workers, int) and num_workers >= 0):
+            raise ValueError(f"data.num_workers must be a number of processes or auto, not {num_workers!r}")
         self.num_workers = num_workers
+        self.prefetch_factor = prefetch_factor
         self.on_error = on_error
         self.seed = seed
         self.corpus = corpus
@@ -249,12 +266,17 @@ class SpeechDataModule(L.LightningDataModule):
         if training and self._resume_at is not None:
             sampler.start_at(*self._resume_at)
             self._resume_at = None
+        device = trainer.strategy.root_device if trainer else torch.device("cpu")
+        workers = loader_workers(self.num_workers, device, trainer.num_devices if trainer else 1)
         return DataLoader(
             dataset,
             batch_sampler=sampler,
             collate_fn=collate,
-            num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
+            num_workers=workers,
+            persistent_workers=workers > 0,
+            prefetch_factor=self.prefetch_factor if workers else None,
+            # Page-locked batches: Lightning's copies to the GPU are then asynchronous.
+            pin_memory=device.type == "cuda",
             # The workers' base seed is drawn from this generator, not the global one, whose
             # state a resumed run restores and which must advance exactly as in an unbroken run.
             generator=torch.Generator().manual_seed(self.seed),

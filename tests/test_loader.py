@@ -1,0 +1,38 @@
+"""How the training loader is sized: workers, prefetching and pinned memory per device."""
+
+import pytest
+import torch
+
+from asr.data.datamodule import SpeechDataModule, loader_workers
+from asr.text import CharTokenizer
+
+
+def test_auto_workers_none_on_the_cpu_and_a_share_of_the_cores_per_gpu(monkeypatch) -> None:
+    monkeypatch.setattr("os.cpu_count", lambda: 16)
+    assert loader_workers("auto", torch.device("cpu"), 1) == 0
+    assert loader_workers("auto", torch.device("cuda"), 1) == 8
+    assert loader_workers("auto", torch.device("cuda"), 4) == 3
+    assert loader_workers("auto", torch.device("cuda"), 16) == 1
+    assert loader_workers(5, torch.device("cpu"), 1) == 5
+
+
+@pytest.mark.parametrize("setting", ["many", -1, 2.5])
+def test_num_workers_neither_a_count_nor_auto_is_refused(setting) -> None:
+    with pytest.raises(ValueError, match=r"data\.num_workers must be a number of processes or auto"):
+        SpeechDataModule("t.jsonl", "v.jsonl", "e.jsonl", CharTokenizer(), num_workers=setting)
+
+
+def test_cpu_loader_pins_no_memory_and_workers_prefetch(tiny_corpus) -> None:
+    data = SpeechDataModule(
+        str(tiny_corpus["train"]),
+        str(tiny_corpus["val"]),
+        str(tiny_corpus["test"]),
+        CharTokenizer(),
+        num_workers=1,
+        prefetch_factor=3,
+    )
+    data.setup("fit")
+    loader = data.train_dataloader()
+    assert (loader.num_workers, loader.prefetch_factor, loader.pin_memory) == (1, 3, False)
+    assert loader.persistent_workers
+    assert len(next(iter(loader)).paths) > 0
