@@ -31,7 +31,6 @@ import torch
 from hydra import compose, initialize_config_dir
 from provenance import commit, machine
 
-from asr.data.audio import load_audio
 from asr.data.manifest import read_manifest
 from asr.inference import Transcriber
 from asr.metrics import error_report
@@ -77,7 +76,7 @@ def measure(name: str, epochs: int, overrides: list[str]) -> dict:
         transcriber = Transcriber.from_checkpoint(ckpt, device="cpu")
         start = time.perf_counter()
         hypotheses = transcriber.transcribe_waves(
-            [load_audio(u.audio_filepath, transcriber.sample_rate) for u in val]
+            [u.load(transcriber.sample_rate) for u in val]
         )
         decode_seconds = time.perf_counter() - start
         report = error_report([u.text for u in val], hypotheses, [str(u.audio_filepath) for u in val], 0)

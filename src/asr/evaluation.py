@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 
-from asr.data.audio import load_audio
 from asr.data.manifest import OnError, read_manifest
 from asr.decoder_config import Decoder, DecoderConfig, build_decoder
 from asr.decoding import BeamSearchDecoder, GreedyDecoder
@@ -79,9 +78,9 @@ def acoustic_pass(
     """Every usable row of `manifest` through the acoustic model (audio decoding included in the time)."""
     rows = read_manifest(manifest, transcriber.tokenizer, on_error=on_error)
     start = time.perf_counter()
-    log_probs = transcriber.log_probs([load_audio(r.audio_filepath, transcriber.sample_rate) for r in rows])
+    log_probs = transcriber.log_probs([r.load(transcriber.sample_rate) for r in rows])
     seconds = time.perf_counter() - start
-    references, ids = [r.text for r in rows], [str(r.audio_filepath) for r in rows]
+    references, ids = [r.text for r in rows], [r.label for r in rows]
     return AcousticPass(log_probs, references, ids, sum(r.duration for r in rows), seconds)
 
 

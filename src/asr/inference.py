@@ -35,7 +35,8 @@ MANIFEST_SUFFIXES = (".jsonl", ".json")
 def expand_audio_paths(paths: Sequence[str | Path]) -> list[Path]:
     """Files as given; folders as the audio files inside them (recursively, sorted); glob patterns
     as their sorted matches; JSON-lines manifests as their `audio_filepath`s (relative to the
-    manifest's folder). A path that matches nothing, or a folder without audio, stays in the list, to
+    manifest's folder; a file that several rows cut into segments, once: transcription finds its
+    own segments). A path that matches nothing, or a folder without audio, stays in the list, to
     be reported."""
     out: list[Path] = []
     for given in map(str, paths):
@@ -61,7 +62,7 @@ def _manifest_paths(manifest: Path) -> list[Path]:
         except (ValueError, KeyError, TypeError) as err:
             raise ValueError(f"{manifest}:{number}: not a manifest row with audio_filepath ({err})") from err
         out.append(path if path.is_absolute() else manifest.parent / path)
-    return out
+    return list(dict.fromkeys(out))
 
 
 @dataclass(frozen=True)

@@ -32,10 +32,30 @@ def to_mono_resampled(samples: np.ndarray, sample_rate: int, target_rate: int) -
     return AF.resample(torch.from_numpy(wave), sample_rate, target_rate).numpy()
 
 
-def load_audio(path: str | Path, sample_rate: int = 16000) -> np.ndarray:
-    """Decode `path` to 1-D float32 samples at `sample_rate`."""
+SEGMENT_TOLERANCE = 0.01  # seconds a segment may run past its file's end: manifests round durations
+
+
+def load_audio(
+    path: str | Path, sample_rate: int = 16000, offset: float | None = None, duration: float | None = None
+) -> np.ndarray:
+    """Decode `path` to 1-D float32 samples at `sample_rate`: the whole file, or with `offset`
+    the `duration` seconds from there (only those are read: soundfile seeks)."""
     try:
-        samples, file_rate = sf.read(str(path), dtype="float32", always_2d=False)
+        with sf.SoundFile(str(path)) as f:
+            file_rate = f.samplerate
+            if offset is None:
+                samples = f.read(dtype="float32", always_2d=False)
+            else:
+                start, wanted = round(offset * file_rate), round(duration * file_rate)
+                if start + wanted > f.frames + SEGMENT_TOLERANCE * file_rate:
+                    raise AudioError(
+                        f"segment {offset:g} s + {duration:g} s of {path} runs past the file's end "
+                        f"({f.frames / file_rate:.2f} s): fix the row's offset or duration"
+                    )
+                f.seek(start)
+                samples = f.read(wanted, dtype="float32", always_2d=False)
+    except AudioError:
+        raise
     except Exception as err:  # soundfile raises LibsndfileError, RuntimeError or TypeError
         raise AudioError(f"cannot read audio file {path}: {err}") from err
     if samples.size == 0:

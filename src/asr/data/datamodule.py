@@ -15,7 +15,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from asr.data.audio import AudioError, load_audio
+from asr.data.audio import AudioError
 from asr.data.corpora import prepare
 from asr.data.manifest import OnError, Utterance, apply_error_policy, read_manifest
 from asr.data.perturb import WavePerturbation
@@ -28,8 +28,9 @@ Item = tuple[torch.Tensor, torch.Tensor, str]
 
 
 class Batch(NamedTuple):
-    """Padded waveforms and targets with their lengths, the audio paths (for messages that name
-    the files) and how many utterances of this batch were skipped as unreadable."""
+    """Padded waveforms and targets with their lengths, the utterances' labels (the file, and the
+    segment of a row that is one: for messages that name them) and how many utterances of this
+    batch were skipped as unreadable."""
 
     waves: torch.Tensor
     wave_lengths: torch.Tensor
@@ -65,7 +66,7 @@ class SpeechDataset(Dataset):
         utt = self.utterances[index]
         tokens = torch.tensor(self.tokenizer.encode(utt.text), dtype=torch.long)
         try:
-            wave = torch.from_numpy(load_audio(utt.audio_filepath, self.sample_rate))
+            wave = torch.from_numpy(utt.load(self.sample_rate))
         except AudioError as err:
             if self.on_error is OnError.SKIP:
                 log.warning("skipped unreadable audio: %s", err)
@@ -74,7 +75,7 @@ class SpeechDataset(Dataset):
         if self.perturb is not None:
             generator = None if seed is None else torch.Generator().manual_seed(seed)
             wave = self.perturb(wave, self.sample_rate, generator)
-        return wave, tokens, str(utt.audio_filepath)
+        return wave, tokens, utt.label
 
 
 def collate(items: list[Item | None]) -> Batch:
@@ -133,7 +134,7 @@ def check_ctc_lengths(
             fits.append(utt)
         else:
             problems.append(
-                f"{utt.audio_filepath}: transcript needs {needed} CTC frames, audio gives {frames}{at}"
+                f"{utt.label}: transcript needs {needed} CTC frames, audio gives {frames}{at}"
             )
     apply_error_policy(
         problems,

@@ -1,6 +1,7 @@
 """JSON-lines manifests (NeMo convention): one utterance per line with `audio_filepath`,
-`duration` in seconds and `text`. Relative audio paths are resolved against the manifest's folder,
-so a corpus folder can be moved as a whole.
+`duration` in seconds and `text`, and optionally `offset`: the row is then the `duration` seconds
+of the file from `offset` on, a segment of a longer recording. Other keys are ignored. Relative
+audio paths are resolved against the manifest's folder, so a corpus folder can be moved as a whole.
 
 Every problem with a row is found here, before training starts, and reported with the manifest
 path and line number, so a bad file never surfaces as a crash deep inside an epoch.
@@ -15,9 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+import numpy as np
 import soundfile as sf
 
 from asr.choices import Choice
+from asr.data.audio import SEGMENT_TOLERANCE, load_audio
 from asr.text import CharTokenizer
 
 log = logging.getLogger(__name__)
@@ -40,9 +43,25 @@ class OnError(Choice):
 
 @dataclass(frozen=True)
 class Utterance:
+    """A manifest row: a whole file, or (with `offset`) the `duration` seconds from `offset`."""
+
     audio_filepath: Path
     duration: float
     text: str
+    offset: float | None = None
+
+    @property
+    def label(self) -> str:
+        """The file, and for a segment where in it: what messages and reports name."""
+        if self.offset is None:
+            return str(self.audio_filepath)
+        return f"{self.audio_filepath} [{self.offset:g}-{self.offset + self.duration:g} s]"
+
+    def load(self, sample_rate: int) -> np.ndarray:
+        """The row's audio (only the segment's samples are read), float32 mono at `sample_rate`."""
+        return load_audio(
+            self.audio_filepath, sample_rate, self.offset, None if self.offset is None else self.duration
+        )
 
 
 def _check_row(row: object, base: Path, tokenizer: CharTokenizer, check_audio: bool) -> Utterance:
@@ -56,17 +75,26 @@ def _check_row(row: object, base: Path, tokenizer: CharTokenizer, check_audio: b
         raise ValueError(f"empty transcript for {path}: remove the row or give it a transcript")
     if not path.is_file():
         raise ValueError(f"audio file {path} does not exist: fix the path or remove the row")
-    if check_audio:
-        try:
-            frames = sf.info(str(path)).frames
-        except Exception as err:  # soundfile raises several types for unreadable files
-            raise ValueError(f"audio file {path} cannot be read ({err}): re-encode or remove it") from err
-        if frames == 0:
-            raise ValueError(f"audio file {path} has no samples: remove the row")
     duration = float(row["duration"])
     if not duration > 0:
         raise ValueError(f"duration {row['duration']!r} of {path} must be positive")
-    return Utterance(path, duration, text)
+    offset = None if row.get("offset") is None else float(row["offset"])
+    if offset is not None and not offset >= 0:
+        raise ValueError(f"offset {row['offset']!r} of {path} must be zero or positive")
+    if check_audio:
+        try:
+            info = sf.info(str(path))
+        except Exception as err:  # soundfile raises several types for unreadable files
+            raise ValueError(f"audio file {path} cannot be read ({err}): re-encode or remove it") from err
+        if info.frames == 0:
+            raise ValueError(f"audio file {path} has no samples: remove the row")
+        seconds = info.frames / info.samplerate
+        if offset is not None and offset + duration > seconds + SEGMENT_TOLERANCE:
+            raise ValueError(
+                f"segment {offset:g} s + {duration:g} s runs past the end of {path} ({seconds:.2f} s): "
+                "fix the row's offset or duration"
+            )
+    return Utterance(path, duration, text, offset)
 
 
 def read_manifest(
@@ -135,4 +163,6 @@ def write_manifest(path: str | Path, utterances: list[Utterance]) -> None:
             if audio.is_relative_to(path.parent.resolve()):
                 audio = audio.relative_to(path.parent.resolve())
             row = {"audio_filepath": str(audio), "duration": round(u.duration, 4), "text": u.text}
+            if u.offset is not None:
+                row["offset"] = round(u.offset, 4)
             f.write(json.dumps(row) + "\n")
