@@ -75,9 +75,7 @@ def measure(name: str, epochs: int, overrides: list[str]) -> dict:
         val = read_manifest(cfg.data.val_manifest, CharTokenizer(), check_audio=False)
         transcriber = Transcriber.from_checkpoint(ckpt, device="cpu")
         start = time.perf_counter()
-        hypotheses = transcriber.transcribe_waves(
-            [u.load(transcriber.sample_rate) for u in val]
-        )
+        hypotheses = transcriber.transcribe_waves([u.load(transcriber.sample_rate) for u in val])
         decode_seconds = time.perf_counter() - start
         report = error_report([u.text for u in val], hypotheses, [str(u.audio_filepath) for u in val], 0)
     return {

@@ -23,7 +23,8 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 from provenance import commit, machine
 
-from asr.data.datamodule import SpeechDataModule
+from asr.data.datamodule import SpeechDataModule, data_settings
+from asr.data.manifest import OnError
 from asr.module import SpeechRecognizer
 from asr.recurrent import TorchRecurrence
 from asr.text import CharTokenizer
@@ -55,7 +56,7 @@ def main() -> None:
             sample_rate=cfg.features.sample_rate,
             seed=cfg.seed,
             frames_per_second=module.recognizer.frames_per_second,
-            **{**_plain(cfg.data), "silence_pad": silence_pad},
+            **data_settings(_plain(cfg.data) | {"silence_pad": silence_pad}, OnError.RAISE),
         )
         data.prepare_data()
         data.setup("fit")

@@ -23,6 +23,7 @@ from omegaconf import OmegaConf
 from provenance import commit, machine
 from step_timing import bare_step, full_step, make_module, train_config
 
+from asr.data.datamodule import data_settings
 from asr.data.manifest import OnError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,7 +42,7 @@ def main() -> None:
     for recurrence in ("padded", "packed"):
         cfg = train_config([f"model.recurrence={recurrence}"])
         data = OmegaConf.to_container(cfg.data, resolve=True)
-        data["on_error"] = OnError.parse(data["on_error"], "data.on_error")
+        data = data_settings(data, OnError.parse(data["on_error"], "data.on_error"))
         fulls, bares = [], []
         for _ in range(args.rounds):  # the same batches every round: one seed
             module = make_module(cfg, seed=cfg.seed)

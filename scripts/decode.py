@@ -18,6 +18,7 @@ def main(cfg: DictConfig) -> None:
         batch_seconds=cfg.batch_seconds,
         worst=cfg.worst,
         on_error=OnError.parse(cfg.on_error, "on_error"),
+        spoken_form=cfg.data.text.normalize,
     )
     print(f"report: {write_report(report, cfg.report)}")
     print(format_report(report))

@@ -10,10 +10,11 @@ import pytest
 import soundfile as sf
 
 from asr.data.corpora import espeak
-from asr.data.corpora.commands import number_to_words, sentence_pool
+from asr.data.corpora.commands import sentence_pool
 from asr.data.corpora.espeak import Espeak, EspeakError
 from asr.data.corpora.synthetic import VARIANTS, SyntheticConfig, generate, plan, split_voices
 from asr.data.manifest import read_manifest
+from asr.numbers import number_to_words
 from asr.text import CharTokenizer
 from tests.conftest import TINY
 

@@ -19,8 +19,10 @@ from asr.decoder_config import Decoder, DecoderConfig, build_decoder
 from asr.decoding import BeamSearchDecoder, GreedyDecoder
 from asr.inference import Transcriber
 from asr.metrics import error_report, outside_vocabulary
+from asr.text import CharTokenizer
 
 GREEDY = DecoderConfig("greedy")
+SPOKEN = "spoken form (data.text.normalize)"
 
 
 def evaluate(
@@ -31,9 +33,12 @@ def evaluate(
     batch_seconds: float = 120.0,
     worst: int = 10,
     on_error: OnError = OnError.RAISE,
+    spoken_form: bool = False,
 ) -> dict:
     """WER/CER report of checkpoint `ckpt` on every usable row of `manifest`: greedy, and beside it
-    the configured beam search. `report["decoder"]` names the result that counts."""
+    the configured beam search. `report["decoder"]` names the result that counts. References are
+    normalised as the checkpoint's training normalised its transcripts, and in their spoken form
+    (`text.spoken_form`) also when `spoken_form` asks for it."""
     transcriber = Transcriber.from_checkpoint(ckpt, device=device, batch_seconds=batch_seconds)
     tokenizer = transcriber.tokenizer
     decoders: dict[str, Decoder] = {"greedy": GreedyDecoder(tokenizer)}
@@ -41,7 +46,7 @@ def evaluate(
         built = build_decoder(decoder, ckpt, tokenizer)
         if isinstance(built, BeamSearchDecoder):
             decoders["beam"] = built
-    data = acoustic_pass(transcriber, manifest, on_error)
+    data = acoustic_pass(transcriber, manifest, on_error, spoken_form)
     results, hypotheses = {}, {}
     for name, search in decoders.items():
         results[name], hypotheses[name] = score(search, data, worst)
@@ -49,6 +54,7 @@ def evaluate(
         "checkpoint": str(ckpt),
         "manifest": str(manifest),
         "decoder": list(decoders)[-1],
+        "references": SPOKEN if spoken_form or tokenizer.spoken_form else "as written",
         "utterances": len(data.references),
         "audio_seconds": round(data.audio_seconds, 2),
         "acoustic_seconds": round(data.acoustic_seconds, 3),
@@ -73,10 +79,18 @@ class AcousticPass:
 
 
 def acoustic_pass(
-    transcriber: Transcriber, manifest: str | Path, on_error: OnError = OnError.RAISE
+    transcriber: Transcriber,
+    manifest: str | Path,
+    on_error: OnError = OnError.RAISE,
+    spoken_form: bool = False,
 ) -> AcousticPass:
-    """Every usable row of `manifest` through the acoustic model (audio decoding included in the time)."""
-    rows = read_manifest(manifest, transcriber.tokenizer, on_error=on_error)
+    """Every usable row of `manifest` through the acoustic model (audio decoding included in the
+    time), its transcript normalised by the recogniser's tokenizer (and to its spoken form with
+    `spoken_form`)."""
+    tokenizer = transcriber.tokenizer
+    if spoken_form:
+        tokenizer = CharTokenizer(tokenizer.alphabet, spoken_form=True)
+    rows = read_manifest(manifest, tokenizer, on_error=on_error)
     start = time.perf_counter()
     log_probs = transcriber.log_probs([r.load(transcriber.sample_rate) for r in rows])
     seconds = time.perf_counter() - start
@@ -105,7 +119,7 @@ def score(decoder: Decoder, data: AcousticPass, worst: int = 10) -> tuple[dict, 
 def format_report(report: dict) -> str:
     lines = [
         f"{report['utterances']} utterances, {report['audio_seconds']:.1f} s of audio; acoustic model "
-        f"{report['acoustic_seconds']:.2f} s"
+        f"{report['acoustic_seconds']:.2f} s; references {report['references']}"
     ]
     decoders = [name for name in ("greedy", "beam") if name in report]
     for name in decoders:

@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 from asr.averaging import EPOCH_NAME
 from asr.checkpointing import LAST, AtomicCheckpointIO, ResumableTraining, csv_logger, find_resume_checkpoint
 from asr.curves import plot_learning_curves
-from asr.data.datamodule import SpeechDataModule
+from asr.data.datamodule import SpeechDataModule, data_settings
 from asr.data.manifest import OnError
 from asr.decoder_config import DecoderConfig, write_run_files
 from asr.module import SpeechRecognizer
@@ -51,7 +51,7 @@ def train(cfg: DictConfig) -> Path:
     output_dir = Path(cfg.paths.output_dir)
     checkpoints = output_dir / "checkpoints"
     resume_from = find_resume_checkpoint(cfg.resume, output_dir)
-    tokenizer = CharTokenizer()
+    tokenizer = CharTokenizer(spoken_form=cfg.data.text.normalize)
     module = SpeechRecognizer(
         tokenizer.to_dict(),
         _plain(cfg.features),
@@ -65,7 +65,7 @@ def train(cfg: DictConfig) -> Path:
         sample_rate=cfg.features.sample_rate,
         seed=cfg.seed,
         frames_per_second=module.recognizer.frames_per_second,
-        **{**_plain(cfg.data), "on_error": on_error},
+        **data_settings(_plain(cfg.data), on_error),
     )
     best = ModelCheckpoint(
         dirpath=checkpoints, filename="best", monitor="val_wer", mode="min", enable_version_counter=False

@@ -133,9 +133,7 @@ def check_ctc_lengths(
         if needed <= frames:
             fits.append(utt)
         else:
-            problems.append(
-                f"{utt.label}: transcript needs {needed} CTC frames, audio gives {frames}{at}"
-            )
+            problems.append(f"{utt.label}: transcript needs {needed} CTC frames, audio gives {frames}{at}")
     apply_error_policy(
         problems,
         len(utterances),
@@ -144,6 +142,13 @@ def check_ctc_lengths(
         "check the transcripts, or ",
     )
     return fits
+
+
+def data_settings(data: dict, on_error: OnError) -> dict:
+    """`SpeechDataModule`'s keyword arguments from a resolved data config: all but `text`, which
+    the tokenizer applies (`CharTokenizer(spoken_form=data["text"]["normalize"])`), with the
+    bad-input policy already parsed."""
+    return {key: value for key, value in data.items() if key != "text"} | {"on_error": on_error}
 
 
 def loader_workers(setting: int | str, device: torch.device, processes_per_node: int) -> int:

@@ -9,45 +9,7 @@ from __future__ import annotations
 
 import random
 
-_ONES = [
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-]
-_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
-
-
-def number_to_words(n: int) -> str:
-    """0 <= n < 10000 in words, British style ("one hundred and five")."""
-    if not 0 <= n < 10000:
-        raise ValueError(f"{n} is out of range 0..9999")
-    if n < 20:
-        return _ONES[n]
-    if n < 100:
-        return _TENS[n // 10] + ("" if n % 10 == 0 else " " + _ONES[n % 10])
-    if n < 1000:
-        rest = n % 100
-        return _ONES[n // 100] + " hundred" + ("" if rest == 0 else " and " + number_to_words(rest))
-    rest = n % 1000
-    joiner = " and " if 0 < rest < 100 else " "
-    return _ONES[n // 1000] + " thousand" + ("" if rest == 0 else joiner + number_to_words(rest))
+from asr.numbers import number_to_words
 
 
 def clock_time(rng: random.Random) -> str:
