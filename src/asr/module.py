@@ -99,7 +99,8 @@ class SpeechRecognizer(L.LightningModule):
         return losses / batch.target_lengths.clamp_min(1), log_probs, out_lengths
 
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor | None:
-        """The CTC loss; None (Lightning then skips the update) for a batch with nothing usable.
+        """The CTC loss; None (Lightning then skips the update) for a batch with nothing usable,
+        or under DDP the share of the update described in `_share_step`.
 
         What was skipped is counted per epoch, summed over ranks: unreadable audio, utterances that
         perturbation made impossible to align, batches with a non-finite loss.
@@ -118,6 +119,8 @@ class SpeechRecognizer(L.LightningModule):
             )
         if loss is not None:
             self.log("train_loss", loss, prog_bar=True, batch_size=len(batch.paths))
+        if torch.distributed.is_initialized() and torch.distributed.get_world_size() > 1:
+            return self._share_step(loss)
         return loss
 
     def _training_loss(self, batch: Batch, skipped: dict[str, int]) -> torch.Tensor | None:
@@ -142,6 +145,20 @@ class SpeechRecognizer(L.LightningModule):
             skipped["skipped_batches"] = 1
             return None
         return loss
+
+    def _share_step(self, loss: torch.Tensor | None) -> torch.Tensor:
+        """Under DDP every rank must take part in each update's gradient all-reduce, and Lightning
+        refuses a skipped step there. A rank with nothing to learn from (its batch unusable) returns
+        a zero loss over every parameter, and the others scale theirs by ranks / usable ranks, so
+        the update is the mean gradient of the usable ranks' batches. One all-reduce of a number
+        per step. (When no rank has a usable batch the gradient is zero, but AdamW's momentum and
+        weight decay still move the weights: unlike one process, that step is not skipped.)"""
+        usable = self.trainer.strategy.reduce(
+            torch.tensor(float(loss is not None), device=self.device), reduce_op="sum"
+        ).item()
+        if loss is None:
+            return sum(p.sum() for p in self.parameters() if p.requires_grad) * 0.0
+        return loss * (self.trainer.world_size / usable)
 
     def _drop_impossible(self, batch: Batch, impossible: torch.Tensor, losses: torch.Tensor) -> torch.Tensor:
         """The bad-input policy for utterances whose transcript no longer fits their frames (speed

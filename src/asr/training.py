@@ -113,6 +113,7 @@ def train(cfg: DictConfig) -> Path:
         trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
     except torch.OutOfMemoryError as err:
         raise torch.OutOfMemoryError(module.out_of_memory_message(cfg.data.batch_seconds)) from err
+    _leave_process_group()
     score = best.best_model_score
     checkpoint = best.best_model_path or (str(checkpoints / LAST) if (checkpoints / LAST).is_file() else "")
     if not checkpoint:
@@ -148,6 +149,15 @@ def train(cfg: DictConfig) -> Path:
         )
         log.info("learning curves %s", curves)
     return Path(checkpoint)
+
+
+def _leave_process_group() -> None:
+    """Under DDP, every rank leaves the process group together once fitting is done (what follows,
+    rank zero's decoder tuning and files, needs no collective). Left to exit handlers, while rank
+    zero works on and the others have gone, a gloo rank was once seen to abort at exit."""
+    if torch.distributed.is_initialized():
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
 
 
 class DecoderFiles(Callback):
