@@ -161,3 +161,24 @@ def test_a_checkpoint_write_that_fails_leaves_the_previous_one_intact(
     with pytest.raises(KeyboardInterrupt):
         io.save_checkpoint({"global_step": 2, "w": torch.zeros(3)}, path)
     assert io.load_checkpoint(path)["global_step"] == 1
+
+
+def test_sigterm_to_one_ddp_rank_stops_every_rank_with_one_checkpoint(data: Path) -> None:
+    """Two gloo ranks, SIGTERM to rank zero alone (a scheduler signalling the launching process):
+    every rank learns of it at the end of the batch, they save together and exit 0, and the run
+    resumes. Lightning's own handler deadlocked here, broadcasting from inside the handler while
+    the other rank was in the gradient all-reduce."""
+    ddp = ["trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2", "trainer.precision=32"]
+    run = data / "ddp-terminated"
+    process = _start(data, run, *ddp)
+    last = run / "checkpoints" / "last.ckpt"
+    _wait_for(last, process)
+    process.send_signal(signal.SIGTERM)
+    out = _finish(process)
+    assert out.count("stopped by a signal at step") == 1, out
+    saved = _load(last)
+    assert len(saved["callbacks"]["ResumableTraining"]["rng"]) == 2, "both ranks' random states"
+    stopped_at = saved["global_step"]
+    out = _finish(_start(data, run, *ddp, "resume=auto"))
+    assert f"continuing from {last}" in out
+    assert stopped_at < _load(last)["global_step"]

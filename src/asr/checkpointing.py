@@ -127,10 +127,14 @@ class ResumableTraining(Callback):
     """`last.ckpt`: every `every_n_steps` training steps, at every epoch's end and when a signal
     stops the run; with the random generator states of every rank inside.
 
-    On SIGTERM Lightning finishes the current batch and raises SIGTERMException; the checkpoint is
-    saved then and the process exits with status 0. SIGUSR1 (what SLURM sends ahead of a time
-    limit with `--signal=USR1@90`) does the same outside SLURM; under SLURM Lightning's own handler
-    saves `hpc_ckpt_N.ckpt` and requeues the job, whose `resume=auto` picks it up.
+    SIGTERM only raises a flag; at the end of the training batch every rank learns whether any
+    rank has it (an all-reduce under DDP), and then all of them save the checkpoint together and
+    stop with SIGTERMException, exit status 0. Lightning's own SIGTERM handler is replaced once
+    training starts: under DDP it broadcasts from inside the signal handler, which deadlocks
+    against whatever collective the other ranks are in (seen: the gradient all-reduce). SIGUSR1
+    (what SLURM sends ahead of a time limit with `--signal=USR1@90`) does the same outside SLURM;
+    under SLURM Lightning's own handler saves `hpc_ckpt_N.ckpt` and requeues the job, whose
+    `resume=auto` picks it up. A signal during validation takes effect at the next training batch.
     """
 
     def __init__(self, last: Path, every_n_steps: int) -> None:
@@ -142,6 +146,8 @@ class ResumableTraining(Callback):
         self.every_n_steps = every_n_steps
         self._pending: list[dict] | None = None
         self._usr1: Any = None
+        self._signalled = False
+        self._saved_on_signal = False
 
     def state_dict(self) -> dict:
         states = [_rng_state()]
@@ -169,9 +175,26 @@ class ResumableTraining(Callback):
                 trainer.world_size,
             )
 
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        signal.signal(signal.SIGTERM, self._flag_signal)  # Lightning restores the original at teardown
+
+    def _flag_signal(self, signum: int, frame: Any) -> None:
+        self._signalled = True
+
+    def _signalled_anywhere(self, trainer: L.Trainer) -> bool:
+        if not (dist.is_available() and dist.is_initialized() and trainer.world_size > 1):
+            return self._signalled
+        flag = torch.tensor([float(self._signalled)], device=trainer.strategy.root_device)
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        return bool(flag.item())
+
     def on_train_batch_end(
         self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
+        if self._signalled_anywhere(trainer):
+            trainer.save_checkpoint(self.last, weights_only=False)
+            self._saved_on_signal = True
+            raise SIGTERMException
         if trainer.global_step % self.every_n_steps == 0:
             trainer.save_checkpoint(self.last, weights_only=False)
 
@@ -191,9 +214,11 @@ class ResumableTraining(Callback):
         self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
     ) -> None:
         if isinstance(exception, SIGTERMException):
-            trainer.save_checkpoint(self.last, weights_only=False)
-            log.warning(
-                "stopped by a signal at step %d; saved %s (continue with resume=auto)",
-                trainer.global_step,
-                self.last,
-            )
+            if not self._saved_on_signal:  # Lightning's handler, before training started
+                trainer.save_checkpoint(self.last, weights_only=False)
+            if trainer.is_global_zero:
+                log.warning(
+                    "stopped by a signal at step %d; saved %s (continue with resume=auto)",
+                    trainer.global_step,
+                    self.last,
+                )
