@@ -4,7 +4,14 @@ import pytest
 import torch
 from torch import nn
 
-from asr.cells import GATES, PeepholeLSTM, PeepholeLSTMDirection, ReferenceLSTMCell, reverse_padded
+from asr.cells import (
+    GATES,
+    ConvLSTM,
+    PeepholeLSTM,
+    PeepholeLSTMDirection,
+    ReferenceLSTMCell,
+    reverse_padded,
+)
 
 
 def _torch_lstm_and_reference(suffix: str, bidirectional: bool) -> tuple[nn.LSTM, ReferenceLSTMCell]:
@@ -136,3 +143,60 @@ def test_reverse_padded_reverses_within_lengths_and_is_its_own_inverse() -> None
     flipped = reverse_padded(x, lengths)
     assert flipped[..., 0].tolist() == [[3, 2, 1, 0], [5, 4, 6, 7]]
     torch.testing.assert_close(reverse_padded(flipped, lengths), x)
+
+
+def test_convlstm_with_a_one_bin_kernel_over_one_bin_is_torch_lstm_both_directions() -> None:
+    """Weights copied from a bidirectional nn.LSTM run over packed sequences; padding filled with
+    large noise: outputs and input gradients agree, so the gates are the LSTM's and padding never
+    reaches the backward direction."""
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    torch.manual_seed(0)
+    lstm = nn.LSTM(5, 6, batch_first=True, bidirectional=True)
+    layer = ConvLSTM(5, 6, kernel=1, bidirectional=True)
+    with torch.no_grad():
+        for direction, suffix in ((layer.forward_dir, "_l0"), (layer.backward_dir, "_l0_reverse")):
+            direction.conv_x.weight.copy_(getattr(lstm, f"weight_ih{suffix}")[:, :, None])
+            direction.conv_x.bias.copy_(getattr(lstm, f"bias_ih{suffix}") + getattr(lstm, f"bias_hh{suffix}"))
+            direction.conv_h.weight.copy_(getattr(lstm, f"weight_hh{suffix}")[:, :, None])
+    lengths = torch.tensor([9, 4, 7])
+    x = torch.randn(3, 9, 5)
+    for row, n in enumerate(lengths.tolist()):
+        x[row, n:] = 1000 * torch.randn(9 - n, 5)
+    ours_in, torch_in = x.clone().requires_grad_(), x.clone().requires_grad_()
+    ours = layer(ours_in[:, :, :, None], lengths)[..., 0]  # (B, T, 5 channels, 1 bin)
+    packed = pack_padded_sequence(torch_in, lengths, batch_first=True, enforce_sorted=False)
+    theirs = pad_packed_sequence(lstm(packed)[0], batch_first=True, total_length=9)[0]
+    torch.testing.assert_close(ours, theirs)
+    weights = torch.linspace(-1, 1, 12)
+    (ours * weights).sum().backward()
+    (theirs * weights).sum().backward()
+    torch.testing.assert_close(ours_in.grad, torch_in.grad)
+
+
+def test_convlstm_gradcheck_float64() -> None:
+    torch.manual_seed(0)
+    layer = ConvLSTM(2, 2, kernel=3, bidirectional=True).double()
+    x = torch.randn(2, 4, 2, 5, dtype=torch.float64, requires_grad=True)  # (B, T, channels, bins)
+    lengths = torch.tensor([4, 2])
+    names = [name for name, _ in layer.named_parameters()]
+
+    def run(x: torch.Tensor, *weights: torch.Tensor) -> torch.Tensor:
+        return torch.func.functional_call(layer, dict(zip(names, weights, strict=True)), (x, lengths))
+
+    inputs = (x, *(p.detach().clone().requires_grad_() for p in layer.parameters()))
+    assert torch.autograd.gradcheck(run, inputs, eps=1e-6, atol=1e-5)
+
+
+def test_convlstm_convolves_over_bins_and_refuses_an_even_kernel() -> None:
+    """A bin's output depends on its neighbours within kernel // 2 bins and on no others."""
+    torch.manual_seed(0)
+    layer = ConvLSTM(1, 2, kernel=3, bidirectional=False)
+    x = torch.randn(1, 3, 1, 9)
+    nudged = x.clone()
+    nudged[0, 0, 0, 4] += 1.0  # bin 4 at the first step: by step 3 it can reach bins 1-7
+    changed = (layer(nudged, torch.tensor([3])) - layer(x, torch.tensor([3]))).abs().sum(dim=2)[0]
+    assert (changed[0, 3:6] > 0).all() and changed[0, [0, 1, 2, 6, 7, 8]].abs().max() == 0
+    assert (changed[2, 1:8] > 0).all() and changed[2, [0, 8]].abs().max() == 0
+    with pytest.raises(ValueError, match="convlstm_kernel must be odd"):
+        ConvLSTM(1, 2, kernel=4)

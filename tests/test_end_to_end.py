@@ -231,6 +231,7 @@ def test_train_help_lists_config_groups(tmp_path: Path) -> None:
         ["model.rnn_type=peephole_lstm"],
         ["model.bidirectional=false", "model.projection=16", "model.layer_norm=true"],
         ["model.frontend=conv", "model.conv_channels=4"],
+        ["model.frontend=convlstm", "model.convlstm_channels=2"],
     ],
     ids=" ".join,
 )

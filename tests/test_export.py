@@ -79,6 +79,12 @@ def test_the_peephole_lstm_refuses_export_with_the_supported_kinds(tmp_path: Pat
         export(recognizer, ExportFormat.ONNX, tmp_path / "model.onnx")
 
 
+def test_the_convlstm_front_end_refuses_export_with_the_supported_ones(tmp_path: Path) -> None:
+    recognizer = Recognizer(TOK.to_dict(), {}, {"hidden_size": 8, "num_layers": 1, "frontend": "convlstm"})
+    with pytest.raises(ValueError, match=r"model\.frontend=stack\|conv"):
+        export(recognizer, ExportFormat.ONNX, tmp_path / "model.onnx")
+
+
 def test_the_onnx_backend_transcribes_like_torch(untrained_checkpoint: Path, tmp_path: Path) -> None:
     root = Path(__file__).resolve().parents[1]
     out = tmp_path / "model.onnx"

@@ -12,6 +12,14 @@ VARIANTS = [
     {"rnn_type": "peephole_lstm", "bidirectional": False},
     {"rnn_type": "gru", "projection": 6, "layer_norm": True},
     {"rnn_type": "lstm", "frontend": "conv", "conv_channels": 4},
+    {"rnn_type": "lstm", "frontend": "convlstm", "convlstm_channels": 2},
+    {
+        "rnn_type": "gru",
+        "bidirectional": False,
+        "frontend": "convlstm",
+        "convlstm_channels": 2,
+        "convlstm_layers": 2,
+    },
 ]
 
 

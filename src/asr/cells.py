@@ -164,3 +164,60 @@ class PeepholeLSTM(nn.Module):
         if self.backward_dir is not None:
             outputs.append(reverse_padded(self.backward_dir(reverse_padded(x, lengths)), lengths))
         return torch.cat(outputs, dim=-1) * length_mask(lengths, x.size(1)).unsqueeze(-1)
+
+
+class ConvLSTMDirection(nn.Module):
+    """One direction of a convolutional LSTM (Shi et al., 2015) over the frequency axis: the
+    input X_t, hidden state H_t and cell C_t at each time step are (channels x mel bins) maps, and
+    the LSTM's matrix products become 1-D convolutions over the bins (*, `kernel` bins wide):
+
+    i_t = sigmoid(W_xi * X_t + W_hi * H_{t-1} + b_i)
+    f_t = sigmoid(W_xf * X_t + W_hf * H_{t-1} + b_f)
+    C_t = f_t o C_{t-1} + i_t o tanh(W_xc * X_t + W_hc * H_{t-1} + b_c)
+    o_t = sigmoid(W_xo * X_t + W_ho * H_{t-1} + b_o)
+    H_t = o_t o tanh(C_t)
+
+    Shi et al.'s peephole terms are left out, as in torch's LSTM: with a 1-bin kernel over a single
+    bin this is `nn.LSTM` exactly (tested). The input convolution runs over all time steps at
+    once; only the hidden-state convolution and the gates are in the loop.
+    """
+
+    def __init__(self, in_channels: int, channels: int, kernel: int) -> None:
+        super().__init__()
+        if kernel % 2 == 0:
+            raise ValueError(f"model.convlstm_kernel must be odd (centred on its bin), not {kernel}")
+        self.channels = channels
+        self.conv_x = nn.Conv1d(in_channels, 4 * channels, kernel, padding=kernel // 2)
+        self.conv_h = nn.Conv1d(channels, 4 * channels, kernel, padding=kernel // 2, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, in_channels, bins) to (B, T, channels, bins), from a zero state."""
+        batch, time, in_channels, bins = x.shape
+        x_proj = self.conv_x(x.reshape(batch * time, in_channels, bins)).view(batch, time, -1, bins)
+        h = c = x.new_zeros(batch, self.channels, bins)
+        out = []
+        for x_t in x_proj.unbind(1):
+            i, f, g, o = (x_t + self.conv_h(h)).chunk(4, dim=1)
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+            h = torch.sigmoid(o) * torch.tanh(c)
+            out.append(h)
+        return torch.stack(out, dim=1)
+
+
+class ConvLSTM(nn.Module):
+    """A ConvLSTM layer over padded batches of (B, T, channels, bins) maps, one or two directions,
+    padding-safe like `PeepholeLSTM`: the backward direction starts at each sequence's last frame,
+    and outputs past a sequence's length are zero. Directions are concatenated along channels."""
+
+    def __init__(self, in_channels: int, channels: int, kernel: int, bidirectional: bool = True) -> None:
+        super().__init__()
+        self.forward_dir = ConvLSTMDirection(in_channels, channels, kernel)
+        self.backward_dir = ConvLSTMDirection(in_channels, channels, kernel) if bidirectional else None
+        self.output_channels = channels * (2 if bidirectional else 1)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        lengths = lengths.to(x.device)
+        outputs = [self.forward_dir(x)]
+        if self.backward_dir is not None:
+            outputs.append(reverse_padded(self.backward_dir(reverse_padded(x, lengths)), lengths))
+        return torch.cat(outputs, dim=2) * length_mask(lengths, x.size(1))[:, :, None, None]

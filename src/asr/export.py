@@ -22,6 +22,7 @@ from torchaudio.transforms import Spectrogram
 from asr.backends import METADATA_KEY
 from asr.cells import PeepholeLSTM
 from asr.choices import Choice
+from asr.frontends import ConvLSTMFrontend
 from asr.recognizer import Recognizer
 
 INPUTS = ("waves", "lengths")
@@ -63,6 +64,11 @@ def exportable(recognizer: Recognizer) -> Recognizer:
         raise ValueError(
             "the peephole LSTM runs a Python loop over time, which a traced graph would freeze to one "
             "length: export supports model.rnn_type=lstm|gru|rnn"
+        )
+    if isinstance(recognizer.model.frontend, ConvLSTMFrontend):
+        raise ValueError(
+            "the ConvLSTM front end runs a Python loop over time, which a traced graph would freeze to "
+            "one length: export supports model.frontend=stack|conv"
         )
     copied = copy.deepcopy(recognizer).cpu().eval()
     copied.features.mel.spectrogram = DftSpectrogram(copied.features.mel.spectrogram)

@@ -1,6 +1,6 @@
 """Front ends: log-mel frames (B, T, n_mels) to the recurrent stack's input at a coarser step.
 
-Both divide the frame rate by `stride` with the same output length, ceil(T / stride), so CTC's
+All divide the frame rate by `stride` with the same output length, ceil(T / stride), so CTC's
 frame budget does not depend on which one is chosen.
 """
 
@@ -9,9 +9,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from asr.cells import ConvLSTM
 from asr.padding import length_mask
 
-FRONTENDS = ("stack", "conv")
+FRONTENDS = ("stack", "conv", "convlstm")
 
 
 def strided_lengths(lengths: torch.Tensor, stride: int) -> torch.Tensor:
@@ -89,9 +90,49 @@ class ConvFrontend(nn.Module):
         return x.permute(0, 2, 1, 3).reshape(batch, time, channels * mels), lengths
 
 
-def make_frontend(name: str, n_mels: int, stride: int, conv_channels: int) -> FrameStacking | ConvFrontend:
+class ConvLSTMFrontend(nn.Module):
+    """ConvLSTM layers over the mel axis before the recurrent stack, as in the encoder of Zhang,
+    Chan and Jaitly (2017): `stride` frames are stacked as the input channels of one encoder step,
+    a (stride x n_mels) map, and each ConvLSTM layer (`cells.ConvLSTM`, both directions unless the
+    model is unidirectional) keeps the map's mel axis while it carries state over time; the last
+    layer's maps are flattened into the stack's input.
+    """
+
+    def __init__(
+        self, n_mels: int, stride: int, channels: int, kernel: int, layers: int, bidirectional: bool
+    ) -> None:
+        super().__init__()
+        self.stride, self.n_mels = stride, n_mels
+        self.stacking = FrameStacking(n_mels, stride)
+        sizes = [stride] + [channels * (2 if bidirectional else 1)] * layers
+        self.layers = nn.ModuleList([ConvLSTM(size, channels, kernel, bidirectional) for size in sizes[:-1]])
+        self.output_size = sizes[-1] * n_mels
+
+    def output_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
+        return strided_lengths(lengths, self.stride)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x, lengths = self.stacking(x, lengths)
+        batch, time, _ = x.shape
+        x = x.view(batch, time, self.stride, self.n_mels)
+        for layer in self.layers:
+            x = layer(x, lengths)
+        return x.reshape(batch, time, -1), lengths
+
+
+def make_frontend(
+    name: str,
+    n_mels: int,
+    stride: int,
+    conv_channels: int,
+    convlstm: dict,
+    bidirectional: bool,
+) -> FrameStacking | ConvFrontend | ConvLSTMFrontend:
+    """The front end `model.frontend` names; `convlstm` holds its channels, kernel and layers."""
     if name == "stack":
         return FrameStacking(n_mels, stride)
     if name == "conv":
         return ConvFrontend(n_mels, stride, conv_channels)
+    if name == "convlstm":
+        return ConvLSTMFrontend(n_mels, stride, **convlstm, bidirectional=bidirectional)
     raise ValueError(f"model.frontend={name!r} is not one of {', '.join(FRONTENDS)}")

@@ -30,10 +30,14 @@ class AcousticModel(nn.Module):
         frontend: str = "stack",
         stride: int = 3,
         conv_channels: int = 32,
+        convlstm_channels: int = 8,
+        convlstm_kernel: int = 5,
+        convlstm_layers: int = 1,
         recurrence: str = "auto",
     ) -> None:
         super().__init__()
-        self.frontend = make_frontend(frontend, n_mels, stride, conv_channels)
+        convlstm = {"channels": convlstm_channels, "kernel": convlstm_kernel, "layers": convlstm_layers}
+        self.frontend = make_frontend(frontend, n_mels, stride, conv_channels, convlstm, bidirectional)
         self.rnn = RecurrentStack(
             self.frontend.output_size,
             rnn_type,
