@@ -1,8 +1,8 @@
 """LSTM, GRU, plain RNN, peephole LSTM, one or two directions, two front ends, on the embedded corpus.
 
-    python benchmarks/compare_cells.py [--epochs 3] [--variants lstm,gru,...] [override ...]
+    python benchmarks/compare_cells.py [--epochs 3] [--variants lstm,gru,...] [--out JSON] [override ...]
 
-Variants: lstm (the default), lstm-uni, gru, rnn, peephole, conv (all by default). Trains each
+Variants: lstm (the default), lstm-uni, gru, rnn, peephole, conv, convlstm (all by default). Trains each
 variant of the default model (3 recurrent layers of 256 per direction, frame stacking)
 on the default synthetic corpus with the same budget: the same epochs over the same batches in the
 same order, from the same seed. Each variant runs in its own process, so its peak memory is its
@@ -12,7 +12,7 @@ peak on a GPU; on CPU the process's peak RSS, and in the JSON its RSS before tra
 validation WER/CER of the best checkpoint, and the real-time factor of transcribing the 200
 validation files on CPU (decode wall time / audio duration, audio loading included). Extra
 arguments are Hydra overrides for every variant (`trainer=gpu` to train on a GPU). Prints a
-Markdown table and writes benchmarks/results/compare_cells.json.
+Markdown table and writes benchmarks/results/compare_cells.json (or `--out`).
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ VARIANTS = {
     "rnn": ("bidirectional plain RNN (tanh)", ["model.rnn_type=rnn"]),
     "peephole": ("bidirectional peephole LSTM", ["model.rnn_type=peephole_lstm"]),
     "conv": ("bidirectional LSTM, conv front end", ["model.frontend=conv"]),
+    "convlstm": ("bidirectional LSTM, ConvLSTM front end", ["model.frontend=convlstm"]),
 }
 DEFAULT_VARIANTS = ",".join(VARIANTS)
 
@@ -116,6 +117,7 @@ def main() -> None:
     parser.add_argument("--variants", default=DEFAULT_VARIANTS, help=", ".join(VARIANTS))
     parser.add_argument("--one", choices=VARIANTS, help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "compare_cells.json")
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_args()
     if args.one:
@@ -141,9 +143,8 @@ def main() -> None:
         "machine": machine(),
         "rows": rows,
     }
-    out = ROOT / "benchmarks" / "results" / "compare_cells.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(output, indent=2) + "\n")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(output, indent=2) + "\n")
     print(f"{output['machine']}, commit {output['commit']}\n{table(rows)}")
 
 
