@@ -11,7 +11,8 @@ the full step the device waited for data, peak memory. Then, per model, the larg
 `data.batch_seconds` of 20 s utterances one fp16 bare step fits in device memory, and the
 transcription throughput (`Transcriber`, greedy, batched by duration) on generated files: the
 whole path from file to text, and the acoustic model alone on waveforms already read.
-Writes benchmarks/results/gpu_throughput.json (or `--out`) and prints Markdown tables.
+`--models` and `--precisions` take a subset, to split the grid over several runs. Writes
+benchmarks/results/gpu_throughput.json (or `--out`) and prints Markdown tables.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import shlex
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -155,6 +158,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--transcribe-hours", type=float, default=1.0)
     parser.add_argument("--transcribe-batch-seconds", type=float, default=1200.0)
+    parser.add_argument("--models", help=f"a subset, comma-separated: {', '.join(MODELS)}")
+    parser.add_argument("--precisions", help=f"a subset, comma-separated: {', '.join(PRECISIONS)}")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "gpu_throughput.json")
     args = parser.parse_args()
     if args.workers != "auto":
@@ -166,6 +171,10 @@ def main() -> None:
     models, precisions = (SMOKE_MODELS, SMOKE_PRECISIONS) if args.smoke else (MODELS, PRECISIONS)
     if not cuda:
         precisions = SMOKE_PRECISIONS
+    if args.models:
+        models = {name: models[name] for name in args.models.split(",")}
+    if args.precisions:
+        precisions = tuple(args.precisions.split(","))
     shortest, longest = (1.0, 3.0) if args.smoke else (2.0, 20.0)
     with tempfile.TemporaryDirectory() as tmp:
         manifest = write_corpus(Path(tmp) / "train", librispeech_like(args.hours, shortest, longest, seed=0))
@@ -186,7 +195,7 @@ def main() -> None:
             memory[name] = largest_batch(cfg, device, longest, start, cap)
             transcribe[name] = transcription(cfg, files, device, args.transcribe_batch_seconds)
             print(f"{name}: {json.dumps(memory[name])}\n{name}: {json.dumps(transcribe[name])}", flush=True)
-    command = "python benchmarks/gpu_throughput.py" + (" --smoke" if args.smoke else "")
+    command = " ".join(["python", "benchmarks/gpu_throughput.py", *map(shlex.quote, sys.argv[1:])])
     result = {
         "command": command,
         "commit": commit(),
