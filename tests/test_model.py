@@ -150,7 +150,9 @@ def test_unknown_recurrence_is_refused_with_the_choices() -> None:
 
 
 @pytest.mark.parametrize("dtype, fp32", [(torch.bfloat16, True), (torch.float16, False)])
-def test_bf16_autocast_runs_the_cudnn_recurrence_in_fp32(dtype: torch.dtype, fp32: bool, monkeypatch) -> None:
+def test_bf16_autocast_is_recognised_as_casting_the_cudnn_recurrence_to_fp16(
+    dtype: torch.dtype, fp32: bool, monkeypatch
+) -> None:
     """cuDNN's autocast rule would run it in fp16 under bf16; fp16 autocast keeps fp16 (with its
     gradient scaler). CUDA autocast is simulated: this machine may have no GPU."""
     from asr import recurrent

@@ -213,7 +213,6 @@ class ConvLSTM(nn.Module):
         super().__init__()
         self.forward_dir = ConvLSTMDirection(in_channels, channels, kernel)
         self.backward_dir = ConvLSTMDirection(in_channels, channels, kernel) if bidirectional else None
-        self.output_channels = channels * (2 if bidirectional else 1)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         lengths = lengths.to(x.device)
