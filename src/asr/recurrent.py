@@ -99,8 +99,6 @@ class TorchRecurrence(nn.Module):
         return self.recurrence is Recurrence.AUTO and x.is_cuda
 
     def packed(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        if x.is_cuda:
-            self.rnn.flatten_parameters()  # one cuDNN weight buffer again after .to(), loading or DDP
         packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
         out, _ = self.rnn(packed)
         return pad_packed_sequence(out, batch_first=True, total_length=x.size(1))[0]
