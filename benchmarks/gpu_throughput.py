@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 import torch
-from provenance import commit, machine
+from provenance import write_result
 from step_timing import Shape, bare_step, full_step, librispeech_like, make_module, train_config, write_corpus
 
 from asr.data.audio import load_audio
@@ -196,19 +196,16 @@ def main() -> None:
             transcribe[name] = transcription(cfg, files, device, args.transcribe_batch_seconds)
             print(f"{name}: {json.dumps(memory[name])}\n{name}: {json.dumps(transcribe[name])}", flush=True)
     command = " ".join(["python", "benchmarks/gpu_throughput.py", *map(shlex.quote, sys.argv[1:])])
-    result = {
-        "command": command,
-        "commit": commit(),
-        "machine": machine(),
-        "device": torch.cuda.get_device_name() if cuda else "cpu",
-        "settings": {k: v for k, v in vars(args).items() if k != "out"},
-        "training": rows,
-        "largest_batch": memory,
-        "transcription": transcribe,
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, default=str) + "\n")
-    print(f"wrote {args.out}")
+    written = write_result(
+        args.out,
+        command,
+        device=torch.cuda.get_device_name() if cuda else "cpu",
+        settings={k: v for k, v in vars(args).items() if k != "out"},
+        training=rows,
+        largest_batch=memory,
+        transcription=transcribe,
+    )
+    print(f"wrote {written}")
 
 
 if __name__ == "__main__":

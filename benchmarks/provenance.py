@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import subprocess
@@ -20,3 +21,12 @@ def commit() -> str:
 
 def machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}"
+
+
+def write_result(path: Path, command: str, **fields: object) -> Path:
+    """A benchmark's result as JSON at `path`: the command that reproduces it, the commit and the
+    machine, then `fields`."""
+    result = {"command": command, "commit": commit(), "machine": machine(), **fields}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    return path

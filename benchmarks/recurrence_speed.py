@@ -14,14 +14,13 @@ benchmarks/results/recurrence_speed.json (seconds of audio per second of trainin
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
-from provenance import commit, machine
+from provenance import write_result
 
 from asr.data.datamodule import SpeechDataModule, data_settings
 from asr.data.manifest import OnError
@@ -93,14 +92,8 @@ def main() -> None:
                 f"| {silence_pad} | {path} | {audio:.0f} s ({padded_audio:.0f} s padded) | {best:.2f} s "
                 f"| {audio / best:.1f} |"
             )
-    result = {
-        "command": f"python benchmarks/recurrence_speed.py --batches {args.batches} --rounds {args.rounds}",
-        "commit": commit(),
-        "machine": machine(),
-        "threads": torch.get_num_threads(),
-        "rows": rows,
-    }
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    command = f"python benchmarks/recurrence_speed.py --batches {args.batches} --rounds {args.rounds}"
+    write_result(args.out, command, threads=torch.get_num_threads(), rows=rows)
 
 
 if __name__ == "__main__":

@@ -15,12 +15,11 @@ benchmarks/results/train_speed.json.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import torch
 from omegaconf import OmegaConf
-from provenance import commit, machine
+from provenance import write_result
 from step_timing import bare_step, full_step, make_module, train_config
 
 from asr.data.datamodule import data_settings
@@ -67,15 +66,10 @@ def main() -> None:
             f"| {full.idle_seconds / full.seconds:.1%} |",
             flush=True,
         )
-    result = {
-        "command": f"python benchmarks/train_speed.py --steps {args.steps} --warmup {args.warmup} "
-        f"--rounds {args.rounds}",
-        "commit": commit(),
-        "machine": machine(),
-        "threads": torch.get_num_threads(),
-        "rows": rows,
-    }
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    command = (
+        f"python benchmarks/train_speed.py --steps {args.steps} --warmup {args.warmup} --rounds {args.rounds}"
+    )
+    write_result(args.out, command, threads=torch.get_num_threads(), rows=rows)
 
 
 if __name__ == "__main__":
