@@ -1,8 +1,10 @@
-"""LSTM, GRU, plain RNN, peephole LSTM, one or two directions, two front ends, on the embedded corpus.
+"""LSTM, GRU, plain RNN, peephole LSTM, one or two directions, three front ends, an attention
+decoder, on the embedded corpus.
 
     python benchmarks/compare_cells.py [--epochs 3] [--variants lstm,gru,...] [--out JSON] [override ...]
 
-Variants: lstm (the default), lstm-uni, gru, rnn, peephole, conv, convlstm (all by default). Trains each
+Variants: lstm (the default), lstm-uni, gru, rnn, peephole, conv, convlstm, ctc_attention (all by
+default). Trains each
 variant of the default model (3 recurrent layers of 256 per direction, frame stacking)
 on the default synthetic corpus with the same budget: the same epochs over the same batches in the
 same order, from the same seed. Each variant runs in its own process, so its peak memory is its
@@ -10,7 +12,9 @@ own, and the corpus is prepared before any of them. Reports parameters, training
 (seconds of audio per second of training epochs, validation excluded), peak memory (CUDA allocator
 peak on a GPU; on CPU the process's peak RSS, and in the JSON its RSS before training began),
 validation WER/CER of the best checkpoint, and the real-time factor of transcribing the 200
-validation files on CPU (decode wall time / audio duration, audio loading included). Extra
+validation files on CPU (decode wall time / audio duration, audio loading included), all with
+greedy decoding except ctc_attention, decoded by the joint CTC/attention search (`decoder=joint`;
+its CTC branch's greedy WER/CER is in the JSON beside). Extra
 arguments are Hydra overrides for every variant (`trainer=gpu` to train on a GPU). Prints a
 Markdown table and writes benchmarks/results/compare_cells.json (or `--out`).
 """
@@ -32,6 +36,7 @@ from hydra import compose, initialize_config_dir
 from provenance import commit, machine
 
 from asr.data.manifest import read_manifest
+from asr.decoder_config import DecoderConfig
 from asr.inference import Transcriber
 from asr.metrics import error_report
 from asr.text import CharTokenizer
@@ -46,7 +51,9 @@ VARIANTS = {
     "peephole": ("bidirectional peephole LSTM", ["model.rnn_type=peephole_lstm"]),
     "conv": ("bidirectional LSTM, conv front end", ["model.frontend=conv"]),
     "convlstm": ("bidirectional LSTM, ConvLSTM front end", ["model.frontend=convlstm"]),
+    "ctc_attention": ("bidirectional LSTM + attention LSTM decoder, joint search", ["model=ctc_attention"]),
 }
+JOINT = DecoderConfig("joint", beam_size=10, ctc_weight=0.3)  # conf/decoder/joint.yaml's values
 DEFAULT_VARIANTS = ",".join(VARIANTS)
 
 
@@ -74,11 +81,19 @@ def measure(name: str, epochs: int, overrides: list[str]) -> dict:
             else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         )
         val = read_manifest(cfg.data.val_manifest, CharTokenizer(), check_audio=False)
-        transcriber = Transcriber.from_checkpoint(ckpt, device="cpu")
+        references, ids = [u.text for u in val], [str(u.audio_filepath) for u in val]
+        joint = cfg.model.get("attention") is not None
+        transcriber = Transcriber.from_checkpoint(ckpt, JOINT if joint else None, device="cpu")
         start = time.perf_counter()
         hypotheses = transcriber.transcribe_waves([u.load(transcriber.sample_rate) for u in val])
         decode_seconds = time.perf_counter() - start
-        report = error_report([u.text for u in val], hypotheses, [str(u.audio_filepath) for u in val], 0)
+        report = error_report(references, hypotheses, ids, 0)
+        extra = {}
+        if joint:
+            greedy = Transcriber.from_checkpoint(ckpt, device="cpu")
+            ctc_hypotheses = greedy.transcribe_waves([u.load(greedy.sample_rate) for u in val])
+            ctc = error_report(references, ctc_hypotheses, ids, 0)
+            extra = {"decoder": "joint", "ctc_greedy_val_wer": ctc["wer"], "ctc_greedy_val_cer": ctc["cer"]}
     return {
         "variant": VARIANTS[name][0],
         "overrides": VARIANTS[name][1],
@@ -94,6 +109,7 @@ def measure(name: str, epochs: int, overrides: list[str]) -> dict:
         "val_wer": report["wer"],
         "val_cer": report["cer"],
         "cpu_rtf": round(decode_seconds / sum(u.duration for u in val), 4),
+        **extra,
     }
 
 

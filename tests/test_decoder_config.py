@@ -20,6 +20,7 @@ from asr.decoding import BeamSearchDecoder, GreedyDecoder
 from asr.lexicon import LexiconError, read_lexicon
 from asr.lm import LanguageModelError
 from asr.text import CharTokenizer
+from asr.training import train
 
 ROOT = Path(__file__).resolve().parents[1]
 TOK = CharTokenizer()
@@ -102,3 +103,24 @@ def test_a_garbled_or_empty_lm_or_lexicon_is_a_named_error(run: Path, tmp_path: 
     bad.write_text("hello\nR2D2\n")
     with pytest.raises(LexiconError, match=rf"{bad}:2: .*\['2'\]"):
         read_lexicon(bad, TOK)
+
+
+def test_joint_decoding_without_an_attention_decoder_names_the_options(tmp_path: Path) -> None:
+    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose("decode", overrides=["ckpt=x", "decoder=joint"])
+    joint = DecoderConfig.from_cfg(cfg.decoder)
+    assert (joint.name, joint.beam_size, joint.ctc_weight) == ("joint", 10, 0.3)
+    with pytest.raises(ValueError, match=r"model=ctc_attention.*decoder=beam or decoder=greedy"):
+        build_decoder(joint, tmp_path / "best.ckpt", TOK)
+
+
+def test_training_for_the_joint_search_without_an_attention_decoder_stops_before_it_starts(
+    tmp_path: Path,
+) -> None:
+    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose(
+            "train", overrides=[f"paths.root={tmp_path}", f"paths.output_dir={tmp_path}", "decoder=joint"]
+        )
+    with pytest.raises(ValueError, match="add model=ctc_attention"):
+        train(cfg)
+    assert not (tmp_path / "checkpoints").exists()

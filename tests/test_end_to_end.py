@@ -219,7 +219,7 @@ def test_build_lm_and_tune_decoder_scripts_serve_an_outside_lm(
 
 def test_train_help_lists_config_groups(tmp_path: Path) -> None:
     out = _run("train.py", "--help", cwd=tmp_path)
-    assert "model: rnn" in out.stdout and "trainer: cpu, ddp, gpu, multinode" in out.stdout
+    assert "model: ctc_attention, rnn" in out.stdout and "trainer: cpu, ddp, gpu, multinode" in out.stdout
     assert "data: fsdd, librispeech, manifest, synthetic" in out.stdout
 
 
@@ -262,6 +262,65 @@ def test_every_model_variant_trains_decodes_and_transcribes_through_the_scripts(
     wav = sorted((data / "audio" / "test").glob("*.wav"))[0]
     out = _run("transcribe.py", f"ckpt={ckpt}", f"audio=[{wav}]", "device=cpu", cwd=tmp_path)
     assert len(out.stdout.splitlines()) == 1
+
+
+def test_ctc_attention_trains_and_decodes_jointly_through_the_scripts_with_its_attention_drawn(
+    trained: tuple[Path, Path], tmp_path: Path
+) -> None:
+    _, data = trained
+    run = tmp_path / "run"
+    small = [
+        "model.attention.hidden_size=16",
+        "model.attention.attention_size=8",
+        "model.attention.embedding=8",
+    ]
+    _run(
+        "train.py",
+        f"paths.root={data.parents[1]}",
+        f"hydra.run.dir={run}",
+        *TINY_DATA,
+        *TINY_RUN,
+        "model=ctc_attention",
+        *small,
+        "decoder=greedy",
+        cwd=tmp_path,
+    )
+    ckpt = run / "checkpoints" / "best.ckpt"
+    model = torch.load(ckpt, map_location="cpu", weights_only=True)["hyper_parameters"]["model"]
+    assert model["attention"]["hidden_size"] == 16 and model["attention"]["ctc_weight"] == 0.3
+    manifest = data / "test.jsonl"
+    wav = sorted((data / "audio" / "test").glob("*.wav"))[0]
+    out = _run(
+        "decode.py",
+        f"ckpt={ckpt}",
+        f"manifest={manifest}",
+        "decoder=joint",
+        f"attention_plot={wav.name}",
+        f"hydra.run.dir={tmp_path / 'decode'}",
+        cwd=tmp_path,
+    )
+    assert "| joint WER" in out.stdout
+    report = json.loads((tmp_path / "decode" / "report.json").read_text())
+    assert report["decoder"] == "joint" and report["joint"]["settings"] == {
+        "beam_size": 10,
+        "ctc_weight": 0.3,
+    }
+    assert (tmp_path / "decode" / "attention.png").read_bytes()[:4] == b"\x89PNG"
+    out = _run("transcribe.py", f"ckpt={ckpt}", f"audio=[{wav}]", "device=cpu", "decoder=joint", cwd=tmp_path)
+    assert len(out.stdout.splitlines()) == 1
+    refused = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "decode.py"),
+            f"ckpt={ckpt}",
+            f"manifest={manifest}",
+            "attention_plot=x",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert refused.returncode != 0 and "add decoder=joint" in refused.stderr
 
 
 def test_train_timer_counts_training_epochs_but_not_validation(monkeypatch: pytest.MonkeyPatch) -> None:

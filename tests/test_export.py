@@ -85,6 +85,21 @@ def test_the_convlstm_front_end_refuses_export_with_the_supported_ones(tmp_path:
         export(recognizer, ExportFormat.ONNX, tmp_path / "model.onnx")
 
 
+def test_an_attention_model_refuses_export_and_names_the_torch_backend(tmp_path: Path) -> None:
+    attention = {
+        "embedding": 4,
+        "hidden_size": 4,
+        "attention_size": 4,
+        "location_channels": 2,
+        "location_kernel": 3,
+        "ctc_weight": 0.3,
+        "label_smoothing": 0.0,
+    }
+    recognizer = Recognizer(TOK.to_dict(), {}, {"hidden_size": 8, "num_layers": 1, "attention": attention})
+    with pytest.raises(ValueError, match=r"backend=torch and decoder=joint"):
+        export(recognizer, ExportFormat.ONNX, tmp_path / "model.onnx")
+
+
 def test_the_onnx_backend_transcribes_like_torch(untrained_checkpoint: Path, tmp_path: Path) -> None:
     root = Path(__file__).resolve().parents[1]
     out = tmp_path / "model.onnx"

@@ -70,9 +70,9 @@ def test_decoding_reads_each_segment_and_names_it(tmp_path: Path) -> None:
     class Recorder:
         tokenizer, sample_rate = TOK, RATE
 
-        def log_probs(self, waves):
+        def outputs(self, waves, states):
             self.waves = waves
-            return [np.zeros((1, TOK.vocab_size), dtype=np.float32) for _ in waves]
+            return [(np.zeros((1, TOK.vocab_size), dtype=np.float32), None) for _ in waves]
 
     recorder = Recorder()
     data = acoustic_pass(recorder, _segments_manifest(tmp_path))

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from asr.choices import Choice
 from asr.text import CharTokenizer
+
+if TYPE_CHECKING:
+    from asr.attention import AttentionDecoder
 
 METADATA_KEY = "asr.recognizer"  # written by `asr.export` into the ONNX file's metadata
 
@@ -29,6 +32,7 @@ class Runner(Protocol):
     tokenizer: CharTokenizer
     sample_rate: int
     frames_per_second: float
+    attention: AttentionDecoder | None  # a model=ctc_attention recogniser's decoder, run in torch
 
     def __call__(self, waves: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
 
@@ -36,6 +40,8 @@ class Runner(Protocol):
 class OnnxRunner:
     """An exported recogniser run by onnxruntime (on the GPU where its CUDA provider is present
     and `device` allows)."""
+
+    attention = None  # export refuses attention models: the ONNX graph is a CTC recogniser
 
     def __init__(self, path: str | Path, device: str = "auto") -> None:
         import onnxruntime

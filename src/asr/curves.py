@@ -14,7 +14,7 @@ matplotlib.use("Agg")  # files only: no display on a cluster node
 import matplotlib.pyplot as plt
 
 PANELS = (
-    ("loss (CTC per character)", ("train_loss", "val_loss")),
+    ("loss (per character; CTC, or joint CTC/attention)", ("train_loss", "val_loss")),
     ("validation error rate", ("val_wer", "val_cer")),
     ("learning rate", ("lr-AdamW",)),
 )

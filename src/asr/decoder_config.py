@@ -1,6 +1,10 @@
 """The `decoder` config group made into a decoder: options checked once where the config enters,
 and the run's lexicon, language model and tuned weights found beside its checkpoint.
 
+`decoder=joint` is the joint CTC/attention search of a `model=ctc_attention` recogniser: it reads
+the encoder states besides the CTC log-probabilities (`decode_text`) and runs the recogniser's
+attention decoder, so it needs the torch backend.
+
 Training writes, next to `best.ckpt`: `lexicon.txt` (the words of its training transcripts),
 `lm.arpa` (their word n-gram model) and, once tuned on validation, `decoder.json` (the LM weight
 and word score found for each lexicon + LM pair). Copying the checkpoint folder keeps them together.
@@ -13,11 +17,18 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
+
+import numpy as np
 
 from asr.decoding import BeamSearchDecoder, BeamSettings, GreedyDecoder
 from asr.lexicon import read_lexicon, write_lexicon
 from asr.lm import estimate, read_arpa, write_arpa
 from asr.text import CharTokenizer
+
+if TYPE_CHECKING:  # torch only where decoder=joint is used: the ONNX path does not import it
+    from asr.attention import AttentionDecoder
+    from asr.joint_search import JointDecoder
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +37,12 @@ LM_FILE = "lm.arpa"
 TUNED_FILE = "decoder.json"
 RUN_FILES = "auto"  # in decoder.lexicon / decoder.lm: the file training wrote beside the checkpoint
 
-Decoder = GreedyDecoder | BeamSearchDecoder
+Decoder: TypeAlias = "GreedyDecoder | BeamSearchDecoder | JointDecoder"
 
 
 @dataclass(frozen=True)
 class DecoderConfig:
-    """A validated `decoder` config: greedy, or beam with where its lexicon and LM come from."""
+    """A validated `decoder` config: greedy; beam with where its lexicon and LM come from; or joint."""
 
     name: str
     lexicon: str | None = None
@@ -42,6 +53,7 @@ class DecoderConfig:
     word_score: float | None = None
     tune_lm_weight: tuple[float, ...] = ()
     tune_word_score: tuple[float, ...] = ()
+    ctc_weight: float = 0.0
 
     @classmethod
     def from_cfg(cls, node: Mapping) -> DecoderConfig:
@@ -50,8 +62,12 @@ class DecoderConfig:
         name = plain.get("name")
         if name == "greedy":
             return cls("greedy")
+        if name == "joint":
+            return cls("joint", beam_size=int(plain["beam_size"]), ctc_weight=float(plain["ctc_weight"]))
         if name != "beam":
-            raise ValueError(f"decoder must be greedy or beam (decoder=greedy|beam), not {name!r}")
+            raise ValueError(
+                f"decoder must be greedy, beam or joint (decoder=greedy|beam|joint), not {name!r}"
+            )
         tune = plain.get("tune") or {}
         return cls(
             "beam",
@@ -161,12 +177,26 @@ def write_run_files(folder: str | Path, sentences: list[list[str]], lm_order: in
 
 
 def build_decoder(
-    cfg: DecoderConfig, ckpt: str | Path, tokenizer: CharTokenizer, settings: BeamSettings | None = None
+    cfg: DecoderConfig,
+    ckpt: str | Path,
+    tokenizer: CharTokenizer,
+    settings: BeamSettings | None = None,
+    attention: AttentionDecoder | None = None,
 ) -> Decoder:
-    """The configured decoder for checkpoint `ckpt`; greedy, with a warning, where a beam search
-    would have neither lexicon nor LM (a run trained before they were written)."""
+    """The configured decoder for checkpoint `ckpt` (and its `attention` decoder, for joint); greedy,
+    with a warning, where a beam search would have neither lexicon nor LM (a run trained before
+    they were written)."""
     if cfg.name == "greedy":
         return GreedyDecoder(tokenizer)
+    if cfg.name == "joint":
+        from asr.joint_search import JointDecoder, JointSettings
+
+        if attention is None:
+            raise ValueError(
+                f"decoder=joint needs an attention decoder, which {ckpt} does not have (run with the torch "
+                "backend a checkpoint trained with model=ctc_attention): use decoder=beam or decoder=greedy"
+            )
+        return JointDecoder(tokenizer, attention, JointSettings(cfg.beam_size, cfg.ctc_weight))
     files = resolve_files(cfg, ckpt)
     if files.lexicon is None and files.lm is None:
         log.warning(
@@ -180,3 +210,11 @@ def build_decoder(
     lm = read_arpa(files.lm) if files.lm else None
     log.info("beam search: lexicon %s, lm %s, %s", files.lexicon, files.lm, settings)
     return BeamSearchDecoder(tokenizer, settings, lexicon=lexicon, lm=lm)
+
+
+def decode_text(decoder: Decoder, log_probs: np.ndarray, states: np.ndarray | None) -> str:
+    """One utterance's text: CTC decoders read its log-probabilities, the joint search its encoder
+    states too."""
+    if getattr(decoder, "reads_states", False):
+        return decoder.decode(log_probs, states)
+    return decoder.decode(log_probs)

@@ -1,8 +1,8 @@
 """Scoring a checkpoint on a manifest: the work behind `scripts/decode.py`.
 
-The acoustic model runs once; greedy decoding and the configured decoder (when it is a beam
-search) then each decode the same log-probabilities, so their error rates and decoding times
-compare like for like.
+The acoustic model runs once; greedy decoding and the configured decoder (when it is a beam or
+joint CTC/attention search) then each decode the same log-probabilities (and encoder states), so
+their error rates and decoding times compare like for like.
 """
 
 from __future__ import annotations
@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
 
 from asr.data.manifest import OnError, read_manifest
-from asr.decoder_config import Decoder, DecoderConfig, build_decoder
+from asr.decoder_config import Decoder, DecoderConfig, build_decoder, decode_text
 from asr.decoding import BeamSearchDecoder, GreedyDecoder
 from asr.inference import Transcriber
 from asr.metrics import error_report, outside_vocabulary
@@ -36,17 +37,18 @@ def evaluate(
     spoken_form: bool = False,
 ) -> dict:
     """WER/CER report of checkpoint `ckpt` on every usable row of `manifest`: greedy, and beside it
-    the configured beam search. `report["decoder"]` names the result that counts. References are
+    the configured beam or joint search. `report["decoder"]` names the result that counts. References are
     normalised as the checkpoint's training normalised its transcripts, and in their spoken form
     (`text.spoken_form`) also when `spoken_form` asks for it."""
     transcriber = Transcriber.from_checkpoint(ckpt, device=device, batch_seconds=batch_seconds)
     tokenizer = transcriber.tokenizer
     decoders: dict[str, Decoder] = {"greedy": GreedyDecoder(tokenizer)}
-    if decoder.name == "beam":
-        built = build_decoder(decoder, ckpt, tokenizer)
-        if isinstance(built, BeamSearchDecoder):
-            decoders["beam"] = built
-    data = acoustic_pass(transcriber, manifest, on_error, spoken_form)
+    if decoder.name != "greedy":
+        built = build_decoder(decoder, ckpt, tokenizer, attention=transcriber.runner.attention)
+        if not isinstance(built, GreedyDecoder):
+            decoders[decoder.name] = built
+    states = any(getattr(d, "reads_states", False) for d in decoders.values())
+    data = acoustic_pass(transcriber, manifest, on_error, spoken_form, states)
     results, hypotheses = {}, {}
     for name, search in decoders.items():
         results[name], hypotheses[name] = score(search, data, worst)
@@ -76,6 +78,7 @@ class AcousticPass:
     ids: list[str]
     audio_seconds: float
     acoustic_seconds: float
+    states: list[np.ndarray] | None = None  # encoder states, for the joint search
 
 
 def acoustic_pass(
@@ -83,25 +86,29 @@ def acoustic_pass(
     manifest: str | Path,
     on_error: OnError = OnError.RAISE,
     spoken_form: bool = False,
+    states: bool = False,
 ) -> AcousticPass:
     """Every usable row of `manifest` through the acoustic model (audio decoding included in the
     time), its transcript normalised by the recogniser's tokenizer (and to its spoken form with
-    `spoken_form`)."""
+    `spoken_form`); with `states`, the encoder states kept too."""
     tokenizer = transcriber.tokenizer
     if spoken_form:
         tokenizer = CharTokenizer(tokenizer.alphabet, spoken_form=True)
     rows = read_manifest(manifest, tokenizer, on_error=on_error)
     start = time.perf_counter()
-    log_probs = transcriber.log_probs([r.load(transcriber.sample_rate) for r in rows])
+    outputs = transcriber.outputs([r.load(transcriber.sample_rate) for r in rows], states)
     seconds = time.perf_counter() - start
     references, ids = [r.text for r in rows], [r.label for r in rows]
-    return AcousticPass(log_probs, references, ids, sum(r.duration for r in rows), seconds)
+    log_probs = [log_probs for log_probs, _ in outputs]
+    encoded = [encoded for _, encoded in outputs] if states else None
+    return AcousticPass(log_probs, references, ids, sum(r.duration for r in rows), seconds, encoded)
 
 
 def score(decoder: Decoder, data: AcousticPass, worst: int = 10) -> tuple[dict, list[str]]:
     """Error report of `decoder` on the pass's log-probabilities, with its decoding time alone."""
     start = time.perf_counter()
-    hyps = [decoder.decode(row) for row in data.log_probs]
+    states = data.states if data.states is not None else repeat(None)
+    hyps = [decode_text(decoder, row, encoded) for row, encoded in zip(data.log_probs, states, strict=False)]
     seconds = time.perf_counter() - start
     report = error_report(data.references, hyps, data.ids, worst)
     report["decode_seconds"] = seconds
@@ -113,6 +120,8 @@ def score(decoder: Decoder, data: AcousticPass, worst: int = 10) -> tuple[dict, 
         }
         if decoder.lexicon is not None:
             report["lexicon_coverage"] = outside_vocabulary(data.references, hyps, decoder.lexicon)
+    elif getattr(decoder, "reads_states", False):
+        report["settings"] = vars(decoder.settings)
     return report, hyps
 
 
@@ -121,7 +130,7 @@ def format_report(report: dict) -> str:
         f"{report['utterances']} utterances, {report['audio_seconds']:.1f} s of audio; acoustic model "
         f"{report['acoustic_seconds']:.2f} s; references {report['references']}"
     ]
-    decoders = [name for name in ("greedy", "beam") if name in report]
+    decoders = [name for name in ("greedy", "beam", "joint") if name in report]
     for name in decoders:
         r = report[name]
         speed = 1 / max(r["decode_real_time_factor"], 1e-9)

@@ -70,6 +70,11 @@ def exportable(recognizer: Recognizer) -> Recognizer:
             "the ConvLSTM front end runs a Python loop over time, which a traced graph would freeze to "
             "one length: export supports model.frontend=stack|conv"
         )
+    if recognizer.attention is not None:
+        raise ValueError(
+            "a model=ctc_attention graph would carry its CTC branch only, and its joint search needs the "
+            "attention decoder: transcribe it with backend=torch and decoder=joint"
+        )
     copied = copy.deepcopy(recognizer).cpu().eval()
     copied.features.mel.spectrogram = DftSpectrogram(copied.features.mel.spectrogram)
     return copied

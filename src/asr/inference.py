@@ -2,9 +2,10 @@
 
 Each file is read in blocks and cut into speech segments (`segment`); segments of consecutive
 files are pooled and run through the recogniser in batches of similar duration; each segment is
-decoded (greedy or beam + LM) and its words timed from the CTC alignment, in seconds of the file.
-Results come out in input order, each file as soon as it and the files before it are done. A
-file that cannot be read becomes a `Failure` naming it and the reason; the others go on.
+decoded (greedy, beam + LM, or joint CTC/attention) and its words timed from the CTC alignment,
+in seconds of the file. Results come out in input order, each file as soon as it and the files
+before it are done. A file that cannot be read becomes a `Failure` naming it and the reason; the
+others go on.
 
 Nothing here imports Lightning or Hydra, nor torch unless the torch backend is chosen: this is
 the path a user's one-file command pays for.
@@ -25,7 +26,7 @@ from asr.alignment import Word, word_timings
 from asr.backends import Backend, Runner, load_acoustic_model
 from asr.data.audio import AUDIO_SUFFIXES, AudioError, to_mono_resampled
 from asr.data.batching import duration_batches
-from asr.decoder_config import Decoder, DecoderConfig, build_decoder
+from asr.decoder_config import Decoder, DecoderConfig, build_decoder, decode_text
 from asr.decoding import GreedyDecoder
 from asr.segment import SegmentConfig, file_duration, speech_segments
 
@@ -146,7 +147,9 @@ class Transcriber:
         with `Backend.ONNX`, the exported file); the decoder's lexicon, LM and tuned weights from
         beside it."""
         runner = load_acoustic_model(path, backend, device)
-        built = build_decoder(decoder, path, runner.tokenizer) if decoder else None
+        built = (
+            build_decoder(decoder, path, runner.tokenizer, attention=runner.attention) if decoder else None
+        )
         return cls(runner, built, batch_seconds, segments)
 
     @property
@@ -155,20 +158,35 @@ class Transcriber:
 
     def log_probs(self, waves: Sequence[np.ndarray]) -> list[np.ndarray]:
         """1-D float32 waveforms at `sample_rate` to (T', vocab) CTC log-probabilities, in input order."""
-        out: list[np.ndarray] = [np.empty(0)] * len(waves)
+        return [log_probs for log_probs, _ in self.outputs(waves, states=False)]
+
+    def outputs(
+        self, waves: Sequence[np.ndarray], states: bool
+    ) -> list[tuple[np.ndarray, np.ndarray | None]]:
+        """Each waveform's CTC log-probabilities and, with `states`, its encoder states (T', D) for
+        an attention decoder (the torch backend's `encode`), in input order."""
+        out: list[tuple[np.ndarray, np.ndarray | None]] = [(np.empty(0), None)] * len(waves)
         for batch in duration_batches([len(w) / self.sample_rate for w in waves], self.batch_seconds):
             lengths = np.array([len(waves[i]) for i in batch], dtype=np.int64)
             padded = np.zeros((len(batch), lengths.max()), dtype=np.float32)
             for row, i in enumerate(batch):
                 padded[row, : lengths[row]] = waves[i]
-            log_probs, frames = self.runner(padded, lengths)
-            for index, row, n in zip(batch, log_probs, frames.tolist(), strict=True):
-                out[index] = row[:n]
+            if states:
+                log_probs, frames, encoded = self.runner.encode(padded, lengths)
+            else:
+                (log_probs, frames), encoded = self.runner(padded, lengths), None
+            for row, (index, n) in enumerate(zip(batch, frames.tolist(), strict=True)):
+                out[index] = (log_probs[row, :n], None if encoded is None else encoded[row, :n])
         return out
 
     def transcribe_waves(self, waves: Sequence[np.ndarray]) -> list[str]:
         """1-D float waveforms at `sample_rate` (utterances, not recordings) to text, in input order."""
-        return [self.decoder.decode(row) for row in self.log_probs(waves)]
+        return [decode_text(self.decoder, *out) for out in self.outputs(waves, self.reads_states)]
+
+    @property
+    def reads_states(self) -> bool:
+        """Whether the decoder needs the encoder states (the joint CTC/attention search)."""
+        return getattr(self.decoder, "reads_states", False)
 
     def transcribe(self, paths: Sequence[str | Path]) -> Iterator[Transcript | Failure]:
         """Every file of `paths` (see `expand_audio_paths`), in order, each as soon as it is done."""
@@ -205,9 +223,9 @@ class Transcriber:
     def _decode(self, pending: list[tuple[_Job, int, np.ndarray]]) -> None:
         """Log-probabilities for every pending segment of a file still alive, then text and timed words."""
         live = [(job, k, wave) for job, k, wave in pending if job.failure is None]
-        rows = self.log_probs([wave for _, _, wave in live])
-        for (job, k, _), row in zip(live, rows, strict=True):
-            text = self.decoder.decode(row)
+        rows = self.outputs([wave for _, _, wave in live], self.reads_states)
+        for (job, k, _), (row, states) in zip(live, rows, strict=True):
+            text = decode_text(self.decoder, row, states)
             job.words[k] = word_timings(
                 row, text, self.tokenizer, self.runner.frames_per_second, job.offsets[k]
             )

@@ -1,4 +1,4 @@
-"""The acoustic model: front end, stacked recurrent layers, linear CTC head."""
+"""The acoustic model: front end and stacked recurrent layers (the encoder), linear CTC head."""
 
 from __future__ import annotations
 
@@ -55,6 +55,19 @@ class AcousticModel(nn.Module):
     def output_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
         return self.frontend.output_lengths(lengths)
 
-    def forward(self, feats: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    @property
+    def encoder_size(self) -> int:
+        """Size of each encoder state: what the CTC head and an attention decoder read."""
+        return self.rnn.output_size
+
+    def encode(self, feats: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Encoder states (B, T', encoder_size) and their lengths (past a length: not to be read)."""
         x, lengths = self.frontend(feats, lengths)
-        return self.head(self.dropout(self.rnn(x, lengths))), lengths
+        return self.rnn(x, lengths), lengths
+
+    def ctc_logits(self, states: torch.Tensor) -> torch.Tensor:
+        return self.head(self.dropout(states))
+
+    def forward(self, feats: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        states, lengths = self.encode(feats, lengths)
+        return self.ctc_logits(states), lengths

@@ -1,4 +1,5 @@
-"""The LightningModule: the recogniser trained with CTC, with WER/CER on validation.
+"""The LightningModule: the recogniser trained with CTC (jointly with its attention decoder where it
+has one), with WER/CER on validation.
 
 Its hyperparameters (tokenizer, feature and model settings, schema version) are saved in every
 checkpoint, so a checkpoint alone rebuilds the recogniser (`Recognizer.from_checkpoint`).
@@ -92,11 +93,19 @@ class SpeechRecognizer(L.LightningModule):
         return self.recognizer(waves, lengths, self.augment)
 
     def _losses(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Per-utterance CTC losses over target length (their mean is CTCLoss's "mean"), the
-        log-probabilities and their lengths."""
-        log_probs, out_lengths = self(batch.waves, batch.wave_lengths)
+        """Per-utterance losses, the CTC log-probabilities and their lengths. The CTC loss is taken
+        over target length (its mean is CTCLoss's "mean"); with an attention decoder the loss is
+        λ·CTC + (1 - λ)·attention, the attention loss teacher-forced and also per output token."""
+        states, out_lengths = self.recognizer.encode(batch.waves, batch.wave_lengths, self.augment)
+        log_probs = self.recognizer.ctc_log_probs(states)
         losses = self.ctc(log_probs.transpose(0, 1), batch.targets, out_lengths, batch.target_lengths)
-        return losses / batch.target_lengths.clamp_min(1), log_probs, out_lengths
+        losses = losses / batch.target_lengths.clamp_min(1)
+        attention = self.recognizer.attention
+        if attention is not None:
+            weight = attention.config.ctc_weight
+            spoken = attention.losses(states, out_lengths, batch.targets, batch.target_lengths)
+            losses = weight * losses + (1 - weight) * spoken
+        return losses, log_probs, out_lengths
 
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor | None:
         """The CTC loss; None (Lightning then skips the update) for a batch with nothing usable,

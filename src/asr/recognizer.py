@@ -1,5 +1,5 @@
-"""The recogniser as a plain nn.Module: features + acoustic model + tokenizer, waveforms in, CTC
-log-probabilities out.
+"""The recogniser as a plain nn.Module: features + acoustic model + tokenizer (+ an attention
+decoder for `model=ctc_attention`), waveforms in, CTC log-probabilities out.
 
 Training wraps it in the LightningModule; inference, export and scoring load it from a checkpoint
 with `torch.load(weights_only=True)` and need neither Lightning nor Hydra. One definition of the
@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from asr.attention import AttentionConfig, AttentionDecoder
 from asr.features import LogMel
 from asr.model import AcousticModel
 from asr.text import CharTokenizer
@@ -46,7 +47,14 @@ class Recognizer(nn.Module):
         super().__init__()
         self.tokenizer = CharTokenizer.from_dict(tokenizer)
         self.features = LogMel(**features)
-        self.model = AcousticModel(self.features.n_mels, self.tokenizer.vocab_size, **model)
+        acoustic = {key: value for key, value in model.items() if key != "attention"}
+        self.model = AcousticModel(self.features.n_mels, self.tokenizer.vocab_size, **acoustic)
+        attention = model.get("attention")
+        self.attention = (
+            AttentionDecoder(AttentionConfig(**attention), self.model.encoder_size, self.tokenizer.vocab_size)
+            if attention
+            else None
+        )
 
     @property
     def sample_rate(self) -> int:
@@ -64,11 +72,24 @@ class Recognizer(nn.Module):
         augment: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """`augment` (training's SpecAugment) rewrites the features before the acoustic model."""
+        states, out_lengths = self.encode(waves, lengths, augment)
+        return self.ctc_log_probs(states), out_lengths
+
+    def encode(
+        self,
+        waves: torch.Tensor,
+        lengths: torch.Tensor,
+        augment: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Encoder states (B, T', D) and their lengths: what both the CTC head and the attention
+        decoder read."""
         feats, frames = self.features(waves, lengths)
         if augment is not None:
             feats = augment(feats, frames)
-        logits, out_lengths = self.model(feats, frames)
-        return logits.float().log_softmax(dim=-1), out_lengths
+        return self.model.encode(feats, frames)
+
+    def ctc_log_probs(self, states: torch.Tensor) -> torch.Tensor:
+        return self.model.ctc_logits(states).float().log_softmax(dim=-1)
 
     @classmethod
     def from_checkpoint(cls, path: str | Path) -> Recognizer:
@@ -118,9 +139,22 @@ class TorchRunner:
         self.sample_rate = recognizer.sample_rate
         self.frames_per_second = recognizer.frames_per_second
 
+    @property
+    def attention(self) -> AttentionDecoder | None:
+        return self.recognizer.attention
+
     @torch.inference_mode()
     def __call__(self, waves: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         log_probs, frames = self.recognizer(
             torch.from_numpy(waves).to(self.device), torch.from_numpy(lengths).to(self.device)
         )
         return log_probs.cpu().numpy(), frames.cpu().numpy()
+
+    @torch.inference_mode()
+    def encode(self, waves: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """As calling it, with the encoder states (B, T', D) beside: what the joint search reads."""
+        states, frames = self.recognizer.encode(
+            torch.from_numpy(waves).to(self.device), torch.from_numpy(lengths).to(self.device)
+        )
+        log_probs = self.recognizer.ctc_log_probs(states)
+        return log_probs.cpu().numpy(), frames.cpu().numpy(), states.float().cpu().numpy()

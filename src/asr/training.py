@@ -60,6 +60,8 @@ def train(cfg: DictConfig) -> Path:
         augment=_plain(cfg.augment) if cfg.augment else None,
         on_error=on_error,
     )
+    if decoder.name == "joint" and module.recognizer.attention is None:
+        raise ValueError("decoder=joint decodes a model with an attention decoder: add model=ctc_attention")
     datamodule = SpeechDataModule(
         tokenizer=tokenizer,
         sample_rate=cfg.features.sample_rate,
