@@ -57,7 +57,8 @@ class AttentionConfig:
 
 
 class DecoderState(NamedTuple):
-    """Everything one decoding step reads, for a batch of hypotheses (rows)."""
+    """Everything one decoding step reads, for a batch of utterances, or of hypotheses of one
+    utterance (whose encoder, keys and mask then have one row)."""
 
     hidden: torch.Tensor  # (B, H)
     cell: torch.Tensor  # (B, H)
@@ -67,8 +68,13 @@ class DecoderState(NamedTuple):
     mask: torch.Tensor  # (B, T) True on real frames
 
     def select(self, rows: torch.Tensor) -> DecoderState:
-        """The states of hypotheses `rows` (beam search's survivors, repeats allowed)."""
-        return DecoderState(*(t.index_select(0, rows) for t in self))
+        """The states of hypotheses `rows` of one utterance (beam search's survivors, repeats
+        allowed): the utterance's encoder, keys and mask stay one row, broadcast to them all."""
+        return self._replace(
+            hidden=self.hidden.index_select(0, rows),
+            cell=self.cell.index_select(0, rows),
+            weights=self.weights.index_select(0, rows),
+        )
 
 
 class LocationAttention(nn.Module):
@@ -87,7 +93,7 @@ class LocationAttention(nn.Module):
         where = self.location(self.conv(state.weights[:, None, :]).transpose(1, 2))
         energy = self.score(torch.tanh(state.keys + self.query(query)[:, None, :] + where)).squeeze(-1)
         weights = energy.float().masked_fill(~state.mask, float("-inf")).softmax(dim=-1)
-        context = torch.bmm(weights.to(state.encoder.dtype)[:, None, :], state.encoder).squeeze(1)
+        context = torch.matmul(weights.to(state.encoder.dtype)[:, None, :], state.encoder).squeeze(1)
         return context, weights
 
 

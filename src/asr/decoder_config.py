@@ -212,9 +212,12 @@ def build_decoder(
     return BeamSearchDecoder(tokenizer, settings, lexicon=lexicon, lm=lm)
 
 
+def reads_states(decoder: Decoder) -> bool:
+    """Whether `decoder` needs the encoder states beside the CTC log-probabilities (the joint search)."""
+    return getattr(decoder, "reads_states", False)
+
+
 def decode_text(decoder: Decoder, log_probs: np.ndarray, states: np.ndarray | None) -> str:
     """One utterance's text: CTC decoders read its log-probabilities, the joint search its encoder
     states too."""
-    if getattr(decoder, "reads_states", False):
-        return decoder.decode(log_probs, states)
-    return decoder.decode(log_probs)
+    return decoder.decode(log_probs, states) if reads_states(decoder) else decoder.decode(log_probs)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from asr.data.manifest import OnError, read_manifest
-from asr.decoder_config import Decoder, DecoderConfig, build_decoder, decode_text
+from asr.decoder_config import Decoder, DecoderConfig, build_decoder, decode_text, reads_states
 from asr.decoding import BeamSearchDecoder, GreedyDecoder
 from asr.inference import Transcriber
 from asr.metrics import error_report, outside_vocabulary
@@ -47,7 +47,7 @@ def evaluate(
         built = build_decoder(decoder, ckpt, tokenizer, attention=transcriber.runner.attention)
         if not isinstance(built, GreedyDecoder):
             decoders[decoder.name] = built
-    states = any(getattr(d, "reads_states", False) for d in decoders.values())
+    states = any(reads_states(d) for d in decoders.values())
     data = acoustic_pass(transcriber, manifest, on_error, spoken_form, states)
     results, hypotheses = {}, {}
     for name, search in decoders.items():
@@ -120,7 +120,7 @@ def score(decoder: Decoder, data: AcousticPass, worst: int = 10) -> tuple[dict, 
         }
         if decoder.lexicon is not None:
             report["lexicon_coverage"] = outside_vocabulary(data.references, hyps, decoder.lexicon)
-    elif getattr(decoder, "reads_states", False):
+    elif reads_states(decoder):
         report["settings"] = vars(decoder.settings)
     return report, hyps
 

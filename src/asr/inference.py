@@ -26,7 +26,7 @@ from asr.alignment import Word, word_timings
 from asr.backends import Backend, Runner, load_acoustic_model
 from asr.data.audio import AUDIO_SUFFIXES, AudioError, to_mono_resampled
 from asr.data.batching import duration_batches
-from asr.decoder_config import Decoder, DecoderConfig, build_decoder, decode_text
+from asr.decoder_config import Decoder, DecoderConfig, build_decoder, decode_text, reads_states
 from asr.decoding import GreedyDecoder
 from asr.segment import SegmentConfig, file_duration, speech_segments
 
@@ -181,12 +181,7 @@ class Transcriber:
 
     def transcribe_waves(self, waves: Sequence[np.ndarray]) -> list[str]:
         """1-D float waveforms at `sample_rate` (utterances, not recordings) to text, in input order."""
-        return [decode_text(self.decoder, *out) for out in self.outputs(waves, self.reads_states)]
-
-    @property
-    def reads_states(self) -> bool:
-        """Whether the decoder needs the encoder states (the joint CTC/attention search)."""
-        return getattr(self.decoder, "reads_states", False)
+        return [decode_text(self.decoder, *out) for out in self.outputs(waves, reads_states(self.decoder))]
 
     def transcribe(self, paths: Sequence[str | Path]) -> Iterator[Transcript | Failure]:
         """Every file of `paths` (see `expand_audio_paths`), in order, each as soon as it is done."""
@@ -223,7 +218,7 @@ class Transcriber:
     def _decode(self, pending: list[tuple[_Job, int, np.ndarray]]) -> None:
         """Log-probabilities for every pending segment of a file still alive, then text and timed words."""
         live = [(job, k, wave) for job, k, wave in pending if job.failure is None]
-        rows = self.outputs([wave for _, _, wave in live], self.reads_states)
+        rows = self.outputs([wave for _, _, wave in live], reads_states(self.decoder))
         for (job, k, _), (row, states) in zip(live, rows, strict=True):
             text = decode_text(self.decoder, row, states)
             job.words[k] = word_timings(

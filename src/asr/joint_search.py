@@ -131,6 +131,8 @@ class JointDecoder:
 
     @torch.inference_mode()
     def search(self, log_probs: np.ndarray, states: np.ndarray, keep_weights: bool = False) -> Hypothesis:
+        """The best-scoring ended hypothesis; with `keep_weights`, the attention weights of its
+        every step too (what `attention_plot` draws)."""
         frames = len(log_probs)
         if frames == 0:
             return Hypothesis([], 0.0, np.zeros((1, 0)) if keep_weights else None)
@@ -146,7 +148,7 @@ class JointDecoder:
         best = Hypothesis([], NEG_INF)
         for step in range(frames + 1):  # at most one character per frame, then the end
             logits, decoder = self.attention.step(last.to(device), decoder)
-            weights = decoder.weights.cpu()
+            weights = decoder.weights.cpu() if keep_weights else None
             joint = scores[:, None].expand(-1, self.tokenizer.vocab_size).clone()
             if ctc_weight > 0:
                 extended = ctc.scores(r, last, step == 0)
