@@ -108,8 +108,8 @@ class SpeechRecognizer(L.LightningModule):
         return losses, log_probs, out_lengths
 
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor | None:
-        """The CTC loss; None (Lightning then skips the update) for a batch with nothing usable,
-        or under DDP the share of the update described in `_share_step`.
+        """The loss (CTC, or joint CTC/attention); None (Lightning then skips the update) for a
+        batch with nothing usable, or under DDP the share of the update described in `_share_step`.
 
         What was skipped is counted per epoch, summed over ranks: unreadable audio, utterances that
         perturbation made impossible to align, batches with a non-finite loss.
@@ -147,7 +147,7 @@ class SpeechRecognizer(L.LightningModule):
             files = ", ".join(batch.paths[:5]) + (" ..." if len(batch.paths) > 5 else "")
             if self.on_error is OnError.RAISE:
                 raise FloatingPointError(
-                    f"non-finite CTC loss ({loss.item()}) at step {self.global_step} on a batch with "
+                    f"non-finite loss ({loss.item()}) at step {self.global_step} on a batch with "
                     f"{files}: check those files, or set data.on_error=skip to skip such batches"
                 )
             rank_zero_warn(f"skipped a batch with non-finite loss at step {self.global_step}: {files}")

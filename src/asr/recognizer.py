@@ -89,6 +89,8 @@ class Recognizer(nn.Module):
         return self.model.encode(feats, frames)
 
     def ctc_log_probs(self, states: torch.Tensor) -> torch.Tensor:
+        """The CTC head's log-probabilities, in float32 whatever the autocast: the loss and the
+        searches sum them over long sequences."""
         return self.model.ctc_logits(states).float().log_softmax(dim=-1)
 
     @classmethod
