@@ -2,7 +2,7 @@
 spoken by Flite, scored with a checkpoint.
 
     python benchmarks/robustness.py [--ckpt runs/demo/checkpoints/best.ckpt] [--decoder beam]
-                                    [--tag TAG]
+                                    [--tag TAG] [override ...]
 
 The held-out synthesizer is Flite (Debian package `flite`: `apt-get install flite`), whose
 voices are built into the binary; the embedded corpus is eSpeak NG alone, so none of this is in
@@ -10,6 +10,10 @@ training. Each sentence of data/synthetic/test.jsonl (the demo's test split) is 
 Flite's 16 kHz voices in turn (kal16, awb, rms, slt), written once under data/heldout-flite/ with
 its manifest, and scored by `asr.evaluation.evaluate` (greedy, and the decoder given). Reports
 WER and CER overall and per voice. Writes benchmarks/results/robustness[-TAG].json.
+
+With overrides (a lever to measure: `data.speed_perturb=[0.9,1.0,1.1]`, a wider voice range...),
+it first trains the demo's recipe (`make demo`'s `train.py` with those Hydra overrides) into
+runs/robustness-TAG and scores that checkpoint instead of --ckpt.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from asr.data.manifest import Utterance, write_manifest
 from asr.decoder_config import DecoderConfig
 from asr.evaluation import evaluate
 from asr.metrics import error_report
+from asr.training import train
 
 ROOT = Path(__file__).resolve().parents[1]
 VOICES = ("kal16", "awb", "rms", "slt")  # Flite's built-in 16 kHz voices
@@ -55,12 +60,31 @@ def speak(sentences: list[str], folder: Path) -> Path:
     return manifest
 
 
+def train_lever(tag: str, overrides: list[str]) -> Path:
+    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose(
+            "train",
+            overrides=[
+                f"paths.root={ROOT}",
+                f"paths.output_dir={ROOT / 'runs' / f'robustness-{tag}'}",
+                "+trainer.enable_progress_bar=false",
+                *overrides,
+            ],
+        )
+    return train(cfg)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ckpt", type=Path, default=ROOT / "runs" / "demo" / "checkpoints" / "best.ckpt")
     parser.add_argument("--decoder", default="beam", help="a conf/decoder option: greedy, beam, joint")
     parser.add_argument("--tag", default="")
+    parser.add_argument("overrides", nargs="*", help="train the demo's recipe with these first")
     args = parser.parse_args()
+    if args.overrides:
+        if not args.tag:
+            parser.error("a lever needs --tag: its run and result are named by it")
+        args.ckpt = train_lever(args.tag, args.overrides)
     with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
         overrides = [f"ckpt={args.ckpt}", f"paths.root={ROOT}", f"decoder={args.decoder}"]
         cfg = compose("decode", overrides=overrides)
@@ -77,6 +101,7 @@ def main() -> None:
         per_voice[voice] = {"utterances": len(rows), "wer": scored["wer"], "cer": scored["cer"]}
     result = {
         "checkpoint": str(args.ckpt),
+        "training_overrides": args.overrides,
         "synthesizer": f"Flite ({', '.join(VOICES)})",
         "utterances": report["utterances"],
         "decoder": final,
