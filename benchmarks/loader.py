@@ -90,7 +90,7 @@ def main() -> None:
         rows = read_manifest(manifest, CharTokenizer())
         dataset = SpeechDataset(rows, CharTokenizer(), 16000)
         sampler = DurationBatchSampler([u.duration for u in rows], args.batch_seconds, seed=0)
-        padded = sum(max(rows[i].duration for i in b) * len(b) for b in sampler.batches)
+        padded = sum(max(rows[i].duration for i, _ in b) * len(b) for b in sampler.batches)
         real = sum(u.duration for u in rows)
         results = {
             "command": "python benchmarks/loader.py "

@@ -53,6 +53,26 @@ def test_held_out_voices_and_sentences() -> None:
     assert all(i.voice in voices[i.split] for i in items)
 
 
+DIGITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+
+
+def test_given_texts_replace_the_commands_and_all_train_when_none_is_held_out() -> None:
+    cfg = SyntheticConfig(train_size=200, val_size=10, test_size=20, texts=DIGITS, unseen_sentence_fraction=0)
+    items = plan(cfg)
+    assert {i.text for i in items if i.split == "train"} == set(DIGITS)
+    assert {i.text for i in items} <= set(DIGITS)
+
+
+def test_holding_out_every_text_is_refused() -> None:
+    with pytest.raises(ValueError, match="leaves training no text"):
+        plan(SyntheticConfig(texts=["yes", "no"], unseen_sentence_fraction=1.0))
+
+
+def test_the_default_corpus_keeps_the_name_it_had_before_texts_existed() -> None:
+    assert SyntheticConfig().fingerprint() == "163a077fa0f4440b"
+    assert SyntheticConfig(texts=DIGITS).fingerprint() != SyntheticConfig().fingerprint()
+
+
 def test_espeak_rejects_unknown_voice() -> None:
     with pytest.raises(EspeakError, match="no voice"):
         Espeak().synthesize("hello", "en+nobody-at-all", 170, 50)

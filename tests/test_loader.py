@@ -36,3 +36,21 @@ def test_cpu_loader_pins_no_memory_and_workers_prefetch(tiny_corpus) -> None:
     assert (loader.num_workers, loader.prefetch_factor, loader.pin_memory) == (1, 3, False)
     assert loader.persistent_workers
     assert len(next(iter(loader)).paths) > 0
+
+
+def test_joined_training_manifests_are_drawn_by_their_weights(tiny_corpus) -> None:
+    train, val = str(tiny_corpus["train"]), str(tiny_corpus["val"])
+    data = SpeechDataModule([train, val], val, val, CharTokenizer(), train_weights=[2, 0.5])
+    data.setup("fit")
+    sizes = data.train_sizes
+    rows = data.datasets["train"].utterances
+    drawn = [d.index for batch in data.train_dataloader().batch_sampler for d in batch]
+    assert all(drawn.count(i) >= 2 for i in range(sizes[0]))
+    assert sum(i >= sizes[0] for i in set(drawn)) == round(0.5 * sizes[1])
+    expected = 2 * sum(u.duration for u in rows[: sizes[0]]) + 0.5 * sum(u.duration for u in rows[sizes[0] :])
+    assert data.epoch_audio_seconds() == pytest.approx(expected)
+
+
+def test_weights_not_one_per_training_manifest_are_refused() -> None:
+    with pytest.raises(ValueError, match=r"data\.train_weights has 1 weights for 2 training manifests"):
+        SpeechDataModule(["a.jsonl", "b.jsonl"], "v.jsonl", "e.jsonl", CharTokenizer(), train_weights=[1.0])

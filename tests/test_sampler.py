@@ -1,8 +1,9 @@
 import random
+from collections import Counter
 
 import pytest
 
-from asr.data.sampler import Draw, DurationBatchSampler, duration_batches
+from asr.data.sampler import CorpusMix, Draw, DurationBatchSampler, duration_batches
 
 DURATIONS = [random.Random(3).uniform(0.5, 15.0) for _ in range(500)]
 
@@ -106,3 +107,68 @@ def test_draw_seeds_depend_on_seed_epoch_and_utterance_not_on_the_rank() -> None
     assert seeds(2, epoch=0) == one and sorted(one) == list(range(len(DURATIONS)))
     assert len(set(one.values())) == len(one)
     assert all(seeds(1, epoch=1)[i] != one[i] for i in one)
+
+
+SIZES = (300, 200)  # two joined corpora: DURATIONS[:300] and DURATIONS[300:]
+
+
+def mixed(weights: tuple[float, ...], **kwargs) -> DurationBatchSampler:
+    return DurationBatchSampler(DURATIONS, 60.0, seed=7, draws=True, mix=CorpusMix(SIZES, weights), **kwargs)
+
+
+def drawn(sampler: DurationBatchSampler, epoch: int) -> list[Draw]:
+    sampler.set_epoch(epoch)
+    return [d for batch in sampler for d in batch]
+
+
+def test_weight_two_draws_every_utterance_twice_with_different_perturbations() -> None:
+    draws = drawn(mixed((2.0, 1.0)), epoch=0)
+    counts = Counter(d.index for d in draws)
+    first = [counts[i] for i in range(300)]
+    assert set(first) == {2}, "the corpus of weight 2 is drawn twice per epoch (batch padding aside)"
+    assert {counts[i] for i in range(300, 500)} <= {1, 2} and sum(
+        counts[i] == 1 for i in range(300, 500)
+    ) > 150
+    seeds = {}
+    for d in draws:
+        seeds.setdefault(d.index, set()).add(d.seed)
+    assert all(len(seeds[i]) == 2 for i in range(300))
+
+
+def test_a_fractional_weight_draws_a_new_stretch_each_epoch_and_the_whole_corpus_every_two() -> None:
+    sampler = mixed((1.0, 0.5))
+    epochs = [{d.index for d in drawn(sampler, e) if d.index >= 300} for e in range(4)]
+    assert all(len(seen) == 100 for seen in epochs)
+    assert epochs[0] != epochs[1]
+    assert epochs[0] | epochs[1] == epochs[2] | epochs[3] == set(range(300, 500))
+    assert all(set(range(300)) <= {d.index for d in drawn(sampler, e)} for e in range(3))
+
+
+def test_every_epoch_of_a_mix_has_the_first_epochs_batch_count_and_respects_the_cap() -> None:
+    sampler = mixed((1.0, 0.37))
+    for epoch in range(5):
+        sampler.set_epoch(epoch)
+        batches = list(sampler)
+        assert len(batches) == len(sampler)
+        assert all(max(DURATIONS[d.index] for d in b) * len(b) <= 60.0 for b in batches)
+
+
+def test_a_mixed_epoch_resumes_where_it_left_off() -> None:
+    sampler = mixed((1.0, 0.5))
+    epoch2 = drawn(sampler, epoch=2)
+    sampler.start_at(2, 4)
+    resumed = [d for batch in sampler for d in batch]
+    assert resumed == epoch2[len(epoch2) - len(resumed) :] and len(resumed) < len(epoch2)
+
+
+@pytest.mark.parametrize(
+    ("sizes", "weights", "message"),
+    [
+        ((300, 200), (1.0,), "one weight per entry of data.train_manifest"),
+        ((300, 200), (1.0, -1.0), "must be >= 0"),
+        ((300, 200), (0.0, 0.0), "draw at least one utterance"),
+    ],
+)
+def test_bad_weights_are_refused_naming_the_setting(sizes, weights, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        CorpusMix(sizes, weights)

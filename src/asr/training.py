@@ -128,7 +128,7 @@ def train(cfg: DictConfig) -> Path:
         "params": sum(p.numel() for p in module.parameters()),
         "fit_seconds": round(time.monotonic() - start, 1),
         "train_seconds": round(timer.seconds, 1),
-        "train_audio_seconds": round(sum(u.duration for u in datamodule.datasets["train"].utterances), 1),
+        "train_audio_seconds": round(datamodule.epoch_audio_seconds(), 1),
     }
     if score is None and trainer.is_global_zero:
         log.warning(

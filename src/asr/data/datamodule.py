@@ -19,7 +19,7 @@ from asr.data.audio import AudioError
 from asr.data.corpora import prepare
 from asr.data.manifest import OnError, Utterance, apply_error_policy, read_manifest
 from asr.data.perturb import WavePerturbation
-from asr.data.sampler import Draw, DurationBatchSampler
+from asr.data.sampler import CorpusMix, Draw, DurationBatchSampler
 from asr.text import CharTokenizer
 
 log = logging.getLogger(__name__)
@@ -168,7 +168,9 @@ class SpeechDataModule(L.LightningDataModule):
 
     `root` is where the corpus's audio lives (generated there for the synthetic corpus, a clone
     for FSDD), `manifest_dir` where its recipe writes manifests; both matter only with `corpus`.
-    A split's manifest may be a list of manifests, read as one (LibriSpeech's 960 h union).
+    A split's manifest may be a list of manifests, read as one (LibriSpeech's 960 h union);
+    `train_weights`, one per training manifest, then makes them corpora mixed by sampling weight
+    (`CorpusMix`: synthetic commands beside a few real speakers, say).
     """
 
     def __init__(
@@ -191,9 +193,19 @@ class SpeechDataModule(L.LightningDataModule):
         noise_snr_db: list[float] | None = None,
         silence_pad: float | None = None,
         check_audio: bool = True,
+        train_weights: list[float] | None = None,
     ) -> None:
         super().__init__()
-        self.manifests = {"train": train_manifest, "val": val_manifest, "test": test_manifest}
+        self.manifests = {
+            split: [paths] if isinstance(paths, str) else list(paths)
+            for split, paths in (("train", train_manifest), ("val", val_manifest), ("test", test_manifest))
+        }
+        if train_weights is not None and len(train_weights) != len(self.manifests["train"]):
+            raise ValueError(
+                f"data.train_weights has {len(train_weights)} weights for {len(self.manifests['train'])} "
+                "training manifests: give one weight per entry of data.train_manifest"
+            )
+        self.train_weights = train_weights
         self.tokenizer = tokenizer
         self.sample_rate = sample_rate
         self.batch_seconds = batch_seconds
@@ -214,6 +226,7 @@ class SpeechDataModule(L.LightningDataModule):
             else None
         )
         self.datasets: dict[str, SpeechDataset] = {}
+        self.train_sizes: tuple[int, ...] = ()
         self._resume_at: tuple[int, int] | None = None
         # Corpora are prepared (the embedded one generated) by global rank zero alone while the
         # others wait: clusters share one filesystem, and two nodes must not write one manifest.
@@ -230,19 +243,37 @@ class SpeechDataModule(L.LightningDataModule):
         )
         for split in splits:
             if split not in self.datasets:
-                paths = self.manifests[split]
-                rows = [
-                    row
-                    for path in ([paths] if isinstance(paths, str) else paths)
-                    for row in read_manifest(path, self.tokenizer, self.on_error, self.check_audio)
-                ]
                 perturb = self.perturb if split == "train" else None
-                if self.frames_per_second is not None:
-                    fastest = perturb.fastest if perturb else 1.0
-                    rows = check_ctc_lengths(rows, self.frames_per_second, self.on_error, fastest)
+                parts = [self._read(path, perturb) for path in self.manifests[split]]
+                if split == "train":
+                    self.train_sizes = tuple(len(part) for part in parts)
+                rows = [row for part in parts for row in part]
                 self.datasets[split] = SpeechDataset(
                     rows, self.tokenizer, self.sample_rate, self.on_error, perturb
                 )
+
+    def _read(self, path: str, perturb: WavePerturbation | None) -> list[Utterance]:
+        rows = read_manifest(path, self.tokenizer, self.on_error, self.check_audio)
+        if self.frames_per_second is None:
+            return rows
+        fastest = perturb.fastest if perturb else 1.0
+        return check_ctc_lengths(rows, self.frames_per_second, self.on_error, fastest)
+
+    def mix(self) -> CorpusMix | None:
+        """The training corpora's sampling weights, once `setup` has read them (None: unweighted)."""
+        if self.train_weights is None:
+            return None
+        return CorpusMix(self.train_sizes, tuple(float(w) for w in self.train_weights))
+
+    def epoch_audio_seconds(self) -> float:
+        """Seconds of training audio an epoch draws (each corpus's audio times its weight)."""
+        utterances = self.datasets["train"].utterances
+        weights = self.train_weights or [1.0] * len(self.train_sizes)
+        seconds, start = 0.0, 0
+        for size, weight in zip(self.train_sizes, weights, strict=True):
+            seconds += weight * sum(u.duration for u in utterances[start : start + size])
+            start += size
+        return seconds
 
     def state_dict(self) -> dict:
         """Where training stands in its epoch, saved in every checkpoint: the batches this rank's
@@ -268,6 +299,7 @@ class SpeechDataModule(L.LightningDataModule):
             rank=trainer.global_rank if trainer else 0,
             pad=training,
             draws=training,
+            mix=self.mix() if training else None,
         )
         if training and self._resume_at is not None:
             sampler.start_at(*self._resume_at)

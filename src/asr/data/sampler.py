@@ -1,10 +1,12 @@
 """Training's batch sampler: duration batches (`batching`), shuffled per epoch, sharded per rank,
-resumable mid-epoch."""
+resumable mid-epoch; corpora mixed by sampling weight when training joins several."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from itertools import cycle, islice
 from typing import NamedTuple
 
 from torch.utils.data import Sampler
@@ -15,8 +17,9 @@ from asr.data.batching import duration_batches
 class Draw(NamedTuple):
     """A training utterance's index and the seed of its random perturbation this epoch.
 
-    The seed depends on the run's seed, the epoch and the index only, so an utterance is perturbed
-    the same way whichever worker or rank loads it and whether or not the run was resumed.
+    The seed depends on the run's seed, the epoch and the index only (and which copy, where a
+    sampling weight repeats a corpus), so an utterance is perturbed the same way whichever worker
+    or rank loads it and whether or not the run was resumed.
     """
 
     index: int
@@ -25,6 +28,56 @@ class Draw(NamedTuple):
 
 def draw_seed(seed: int, epoch: int, index: int) -> int:
     return ((seed * 1_000_003 + epoch) * 10_000_019 + index) % 2**63
+
+
+@dataclass(frozen=True)
+class CorpusMix:
+    """How many utterances of each joined corpus an epoch draws: `sizes[i]` rows (consecutive in
+    the dataset, in manifest order) at sampling weight `weights[i]`, i.e. round(weight x size) of
+    them per epoch. A whole part of the weight repeats the corpus that often; the fractional part
+    walks on through shuffled passes over the corpus, a new stretch each epoch, so a corpus
+    weighted 0.5 is seen whole, once, every two epochs."""
+
+    sizes: tuple[int, ...]
+    weights: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.sizes) != len(self.weights):
+            raise ValueError(
+                f"{len(self.weights)} sampling weights for {len(self.sizes)} training manifests: "
+                "give data.train_weights one weight per entry of data.train_manifest"
+            )
+        drawn = sum(round(w * n) for w, n in zip(self.weights, self.sizes, strict=True))
+        if min(self.weights, default=0) < 0 or drawn == 0:
+            raise ValueError(
+                f"data.train_weights {list(self.weights)} must be >= 0 and draw at least one utterance"
+            )
+
+    def draw(self, seed: int, epoch: int) -> list[tuple[int, int]]:
+        """The epoch's (dataset index, copy number) pairs, from the seed and epoch alone."""
+        chosen: list[tuple[int, int]] = []
+        start = 0
+        for corpus, (size, weight) in enumerate(zip(self.sizes, self.weights, strict=True)):
+            whole, rest = divmod(round(weight * size), size) if size else (0, 0)
+            chosen += [(start + i, copy) for copy in range(whole) for i in range(size)]
+            chosen += [
+                (start + i, whole) for i in sorted(_stretch(f"{seed}-{corpus}", size, epoch * rest, rest))
+            ]
+            start += size
+        return chosen
+
+
+def _stretch(key: str, size: int, offset: int, count: int) -> list[int]:
+    """Items `offset` to `offset + count` of an endless stream of shuffled passes over `size` items
+    (each pass shuffled from `key` and its number): consecutive epochs walk on through the pass,
+    so every item comes before any comes again."""
+    out: list[int] = []
+    while len(out) < count:
+        lap, at = divmod(offset + len(out), size)
+        order = list(range(size))
+        random.Random(f"{key}-{lap}").shuffle(order)
+        out += order[at : at + count - len(out)]
+    return out
 
 
 class DurationBatchSampler(Sampler[list[int] | list[Draw]]):
@@ -40,6 +93,11 @@ class DurationBatchSampler(Sampler[list[int] | list[Draw]]):
 
     With `draws=True` (training) batches hold `Draw`s, which carry each utterance's perturbation
     seed; `start_at` makes the next iteration begin inside an epoch, where a resumed run left off.
+
+    With a `mix` (joined corpora, training) each epoch batches its own draw of utterances. An epoch
+    is always as many batches as the first one (Lightning fixes an epoch's length when it starts
+    training): a later draw that packs into more batches leaves the surplus out (its batches are
+    shuffled, so chance decides which), one that packs into fewer repeats its first batches.
     """
 
     def __init__(
@@ -53,7 +111,12 @@ class DurationBatchSampler(Sampler[list[int] | list[Draw]]):
         drop_last: bool = False,
         pad: bool = True,
         draws: bool = False,
+        mix: CorpusMix | None = None,
     ) -> None:
+        if mix is not None and sum(mix.sizes) != len(durations):
+            raise ValueError(
+                f"the corpus mix counts {sum(mix.sizes)} utterances, the dataset {len(durations)}"
+            )
         longest = max(durations)
         if longest > max_seconds:
             raise ValueError(
@@ -69,7 +132,10 @@ class DurationBatchSampler(Sampler[list[int] | list[Draw]]):
         self._skip = 0
         self.num_replicas = num_replicas
         self.rank = rank
-        self.batches = duration_batches(durations, max_seconds)
+        self.durations = durations
+        self.max_seconds = max_seconds
+        self.mix = mix
+        self.batches = self._epoch_batches(0)
         if len(self.batches) < num_replicas:
             raise ValueError(f"{len(self.batches)} batches cannot be shared by {num_replicas} ranks")
         whole, rest = divmod(len(self.batches), num_replicas)
@@ -92,15 +158,29 @@ class DurationBatchSampler(Sampler[list[int] | list[Draw]]):
     def __len__(self) -> int:
         return self.per_rank
 
+    def _epoch_batches(self, epoch: int) -> list[list[tuple[int, int]]]:
+        """The epoch's batches of (index, copy) pairs: every utterance once without a mix."""
+        chosen = (
+            [(i, 0) for i in range(len(self.durations))]
+            if self.mix is None
+            else self.mix.draw(self.seed, epoch)
+        )
+        batches = duration_batches([self.durations[i] for i, _ in chosen], self.max_seconds)
+        return [[chosen[k] for k in batch] for batch in batches]
+
     def __iter__(self) -> Iterator[list[int] | list[Draw]]:
-        order = list(range(len(self.batches)))
+        epoch = self.epoch
+        batches = self.batches if self.mix is None else self._epoch_batches(epoch)
+        order = list(range(len(batches)))
         if self.shuffle:
-            random.Random(self.seed + self.epoch).shuffle(order)
+            random.Random(self.seed + epoch).shuffle(order)
         if self.pad:
-            order = (order * 2)[: self.per_rank * self.num_replicas]
-        mine = order[self.rank :: self.num_replicas][self._skip :]
+            order = list(islice(cycle(order), self.per_rank * self.num_replicas))
+        mine = order[self.rank :: self.num_replicas][self._skip : self.per_rank]
         self._skip = 0
         if not self.draws:
-            return (self.batches[i] for i in mine)
-        epoch = self.epoch
-        return ([Draw(k, draw_seed(self.seed, epoch, k)) for k in self.batches[i]] for i in mine)
+            return ([i for i, _ in batches[b]] for b in mine)
+        size = len(self.durations)
+        return (
+            [Draw(i, draw_seed(self.seed, epoch, i + copy * size)) for i, copy in batches[b]] for b in mine
+        )

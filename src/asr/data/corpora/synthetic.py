@@ -1,6 +1,7 @@
 """The embedded default corpus: voice-assistant commands spoken by eSpeak NG.
 
-Nothing is downloaded: sentences come from `commands`, voices from eSpeak NG's English accents
+Nothing is downloaded: sentences come from `commands` (or a list of texts the config gives: the
+ten digit words, to train beside a real digit corpus), voices from eSpeak NG's English accents
 combined with its voice variants. Validation and test use voice combinations that training
 never hears, and the test split also has sentences that training never saw, so the demo's WER
 measures generalisation to new voices rather than memory.
@@ -102,9 +103,13 @@ class SyntheticConfig:
     pitch: tuple[int, int] = (25, 75)
     sample_rate: int = 16000
     layout: int = 2  # 2: word_starts.jsonl written beside the manifests
+    texts: list[str] | None = None  # what is spoken, instead of `sentences` generated commands
 
     def fingerprint(self) -> str:
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
+        """A hash of the fields; an unset `texts` is left out, so corpora generated before it
+        existed keep their name."""
+        fields = {k: v for k, v in asdict(self).items() if not (k == "texts" and v is None)}
+        return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -128,19 +133,25 @@ def split_voices(cfg: SyntheticConfig, rng: random.Random) -> dict[str, list[str
 
 
 def plan(cfg: SyntheticConfig) -> list[Item]:
-    """Every utterance of the corpus: split, voice, text, rate and pitch, from the seed alone."""
+    """Every utterance of the corpus: split, voice, text, rate and pitch, from the seed alone.
+
+    The first `unseen_sentence_fraction` of the texts are kept out of training for the test split.
+    """
     rng = random.Random(cfg.seed)
     voices = split_voices(cfg, rng)
-    pool = sentence_pool(cfg.sentences, rng)
-    unseen = max(1, int(len(pool) * cfg.unseen_sentence_fraction))
+    pool = list(dict.fromkeys(cfg.texts)) if cfg.texts else sentence_pool(cfg.sentences, rng)
+    unseen = round(len(pool) * cfg.unseen_sentence_fraction)
+    if unseen >= len(pool):
+        raise ValueError(f"unseen_sentence_fraction {cfg.unseen_sentence_fraction} leaves training no text")
     seen_pool, unseen_pool = pool[unseen:], pool[:unseen]
     sizes = {"train": cfg.train_size, "val": cfg.val_size, "test": cfg.test_size}
     items: list[Item] = []
     for split in SPLITS:
-        # The test split's even items are sentences training used, its odd ones sentences it never saw.
+        # The test split's even items are sentences training used, its odd ones (where some texts
+        # were kept out) sentences it never saw.
         used = list(dict.fromkeys(i.text for i in items if i.split == "train"))
         for index in range(sizes[split]):
-            texts = seen_pool if split != "test" else (unseen_pool if index % 2 else used)
+            texts = seen_pool if split != "test" else (unseen_pool if index % 2 and unseen_pool else used)
             items.append(
                 Item(
                     split,
