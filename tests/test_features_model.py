@@ -2,7 +2,7 @@ import pytest
 import torch
 import torchaudio
 
-from asr.features import LogMel, SpecAugment
+from asr.features import LogMel, SpecAugment, VocalTractWarp, feature_augment
 
 
 def test_logmel_shape_and_lengths() -> None:
@@ -63,3 +63,43 @@ def test_utterance_normalisation_keeps_the_average_spectrum() -> None:
     assert whole[0].mean(0).std() > 0.3  # the bins' averages differ: the spectral shape survives
     with pytest.raises(ValueError, match="normalize"):
         LogMel(normalize="global")
+
+
+def _tone(hz: float) -> torch.Tensor:
+    t = torch.arange(16000) / 16000
+    return torch.sin(2 * torch.pi * hz * t)[None]
+
+
+def test_vtlp_by_a_factor_moves_a_tone_where_that_much_higher_a_tone_lies() -> None:
+    logmel = LogMel(n_mels=80, normalize="utterance")  # keeps the spectrum's shape
+    warp = VocalTractWarp(16000, 80, warp=0.2)
+    for hz, factor in [(800.0, 1.15), (2000.0, 0.85), (3000.0, 1.1)]:
+        feats, _ = logmel(_tone(hz), torch.tensor([16000]))
+        target, _ = logmel(_tone(hz * factor), torch.tensor([16000]))
+        moved = warp.warp_bins(feats, torch.tensor([factor]))
+        peak = lambda x: x[0].mean(0).argmax().item()  # noqa: E731
+        assert peak(moved) != peak(feats)
+        assert abs(peak(moved) - peak(target)) <= 1, (hz, factor)
+
+
+def test_vtlp_factor_one_is_identity_padding_stays_zero_and_eval_leaves_features_alone() -> None:
+    warp = VocalTractWarp(16000, 40, warp=0.1)
+    feats = torch.randn(3, 50, 40)
+    feats[1, 30:] = feats[2, 10:] = 0
+    assert torch.allclose(warp.warp_bins(feats, torch.ones(3)), feats, atol=1e-5)
+    out = warp(feats, torch.tensor([50, 30, 10]))
+    assert not torch.allclose(out, feats)
+    assert torch.all(out[1, 30:] == 0) and torch.all(out[2, 10:] == 0)
+    assert torch.equal(warp.eval()(feats, torch.tensor([50, 30, 10])), feats)
+
+
+def test_vtlp_warp_outside_zero_to_one_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"augment\.vtlp_warp"):
+        VocalTractWarp(16000, 80, warp=1.5)
+
+
+def test_augment_config_warps_before_masking_and_old_configs_only_mask() -> None:
+    masks = {"freq_masks": 2, "freq_width": 15, "time_masks": 2, "time_width": 0.05}
+    assert [type(s) for s in feature_augment(masks, 16000, 80).stages] == [SpecAugment]
+    both = feature_augment({**masks, "vtlp_warp": 0.1}, 16000, 80).stages
+    assert [type(s) for s in both] == [VocalTractWarp, SpecAugment]

@@ -109,3 +109,78 @@ class SpecAugment(nn.Module):
             widths = (torch.rand(batch, device=feats.device) * self.time_width * lengths).long()
             mask |= self._band(time, widths, lengths)[:, :, None]
         return feats.masked_fill(mask, 0.0)
+
+
+def _hz_to_mel(hz: torch.Tensor) -> torch.Tensor:
+    return 2595.0 * torch.log10(1.0 + hz / 700.0)
+
+
+class VocalTractWarp(nn.Module):
+    """Vocal tract length perturbation (Jaitly and Hinton, 2013) on log-mel frames, training only.
+
+    A shorter or longer vocal tract moves every formant by about the same factor, which is much of
+    what separates one speaker's vowels from another's. Each utterance's frequency axis is
+    stretched by a factor drawn from [1 - warp, 1 + warp], piecewise linearly so that Nyquist stays
+    where it is (f -> a f up to a knee at `boundary` x Nyquist, then a straight line to Nyquist),
+    and each mel bin reads the frames' value at its warped source frequency, interpolated between
+    the two nearest bins. Padding frames are zeros and stay zeros.
+    """
+
+    def __init__(self, sample_rate: int, n_mels: int, warp: float, boundary: float = 0.85) -> None:
+        super().__init__()
+        if not 0 < warp < 1:
+            raise ValueError(f"augment.vtlp_warp must lie between 0 and 1 (e.g. 0.1), not {warp}")
+        self.warp, self.boundary, self.nyquist = warp, boundary, sample_rate / 2
+        # torchaudio's MelSpectrogram defaults: HTK mel scale from 0 Hz to Nyquist.
+        # Float64: the positions go through the mel scale and back, and in float32 that alone
+        # moved features by 1e-4 at factor 1.
+        top = float(_hz_to_mel(torch.tensor(self.nyquist, dtype=torch.float64)))
+        edges = torch.linspace(0.0, top, n_mels + 2, dtype=torch.float64)
+        self.register_buffer("centres", 700.0 * (10 ** (edges[1:-1] / 2595.0) - 1.0), persistent=False)
+
+    def warp_bins(self, feats: torch.Tensor, factors: torch.Tensor) -> torch.Tensor:
+        """`feats` (B, T, n_mels) with utterance b's frequency axis stretched by `factors[b]`."""
+        alpha = factors[:, None].to(self.centres)
+        nyq = self.nyquist
+        knee_in = self.boundary * nyq * alpha.clamp(max=1.0) / alpha  # where f -> a f ends
+        knee_out = alpha * knee_in
+        out = self.centres[None, :]
+        # The source frequency of each output bin: the piecewise-linear warp inverted.
+        source = torch.where(
+            out <= knee_out, out / alpha, nyq - (nyq - out) * (nyq - knee_in) / (nyq - knee_out)
+        )
+        mels = _hz_to_mel(self.centres)
+        position = (_hz_to_mel(source) - mels[0]) / (mels[1] - mels[0])
+        position = position.clamp(0, feats.size(-1) - 1)
+        low = position.floor().long().clamp(max=feats.size(-1) - 2)
+        frac = (position - low).unsqueeze(1).to(feats.dtype)
+        index = low.unsqueeze(1).expand(-1, feats.size(1), -1)
+        return feats.gather(2, index) * (1 - frac) + feats.gather(2, index + 1) * frac
+
+    def forward(self, feats: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            return feats
+        factors = 1 + (2 * torch.rand(feats.size(0), device=feats.device) - 1) * self.warp
+        return self.warp_bins(feats, factors)
+
+
+class FeatureAugment(nn.Module):
+    """Training's augmentations of the features, in order: warping before masking."""
+
+    def __init__(self, *stages: nn.Module) -> None:
+        super().__init__()
+        self.stages = nn.ModuleList(stages)
+
+    def forward(self, feats: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        for stage in self.stages:
+            feats = stage(feats, lengths)
+        return feats
+
+
+def feature_augment(settings: dict, sample_rate: int, n_mels: int) -> FeatureAugment:
+    """The `augment` config as modules: SpecAugment, after VTLP where `vtlp_warp` is set (a
+    checkpoint saved before the option existed has none)."""
+    settings = dict(settings)
+    warp = settings.pop("vtlp_warp", 0.0)
+    stages = [VocalTractWarp(sample_rate, n_mels, warp)] if warp else []
+    return FeatureAugment(*stages, SpecAugment(**settings))

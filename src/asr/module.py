@@ -18,7 +18,7 @@ from torch import nn
 from asr.data.datamodule import Batch, impossible_alignments
 from asr.data.manifest import OnError
 from asr.decoding import GreedyDecoder
-from asr.features import SpecAugment
+from asr.features import feature_augment
 from asr.metrics import error_counts
 from asr.recognizer import SCHEMA_VERSION, Recognizer, check_schema, use_tensor_cores
 
@@ -49,7 +49,8 @@ class SpeechRecognizer(L.LightningModule):
         self.save_hyperparameters(ignore=["on_error"])  # a policy of this run, not of the model
         self.recognizer = Recognizer(tokenizer, features, model)
         self.tokenizer = self.recognizer.tokenizer
-        self.augment = SpecAugment(**augment) if augment else None
+        logmel = self.recognizer.features
+        self.augment = feature_augment(augment, logmel.sample_rate, logmel.n_mels) if augment else None
         # Per utterance, so that utterances perturbation made impossible to align can be named and
         # dropped (`impossible`); zero_infinity keeps their gradient finite in the meantime.
         self.ctc = nn.CTCLoss(blank=self.tokenizer.blank_id, reduction="none", zero_infinity=True)
