@@ -81,10 +81,13 @@ def main() -> None:
     parser.add_argument("--tag", default="")
     parser.add_argument("overrides", nargs="*", help="train the demo's recipe with these first")
     args = parser.parse_args()
+    lever = {}
     if args.overrides:
         if not args.tag:
             parser.error("a lever needs --tag: its run and result are named by it")
         args.ckpt = train_lever(args.tag, args.overrides)
+        summary = json.loads((args.ckpt.parents[1] / "fit_summary.json").read_text())
+        lever = {"lever_val_wer": summary["best_val_wer"], "lever_fit_seconds": summary["fit_seconds"]}
     with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
         overrides = [f"ckpt={args.ckpt}", f"paths.root={ROOT}", f"decoder={args.decoder}"]
         cfg = compose("decode", overrides=overrides)
@@ -107,6 +110,7 @@ def main() -> None:
         "decoder": final,
         **{f"{name}_{key}": report[name][key] for name in ("greedy", final) for key in ("wer", "cer")},
         "per_voice": per_voice,
+        **lever,
     }
     command = " ".join(["python", "benchmarks/robustness.py", *map(shlex.quote, sys.argv[1:])])
     out = ROOT / "benchmarks" / "results" / f"robustness{'-' + args.tag if args.tag else ''}.json"
