@@ -32,8 +32,8 @@ import time
 from pathlib import Path
 
 import torch
-from hydra import compose, initialize_config_dir
 from provenance import commit, machine
+from recipe import train_config
 
 from asr.data.manifest import read_manifest
 from asr.decoder_config import DecoderConfig
@@ -60,18 +60,7 @@ DEFAULT_VARIANTS = ",".join(VARIANTS)
 def measure(name: str, epochs: int, overrides: list[str]) -> dict:
     """Train, score and time one variant in this process."""
     with tempfile.TemporaryDirectory() as tmp:
-        with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
-            cfg = compose(
-                "train",
-                overrides=[
-                    f"paths.root={ROOT}",
-                    f"paths.output_dir={tmp}/run",
-                    f"trainer.max_epochs={epochs}",
-                    "+trainer.enable_progress_bar=false",
-                    *VARIANTS[name][1],
-                    *overrides,
-                ],
-            )
+        cfg = train_config(f"{tmp}/run", [f"trainer.max_epochs={epochs}", *VARIANTS[name][1], *overrides])
         start_rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         ckpt = train(cfg)
         summary = json.loads((Path(tmp) / "run" / "fit_summary.json").read_text())

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 from hydra import compose, initialize_config_dir
 from provenance import write_result
+from recipe import train_config
 
 from asr.data.manifest import read_manifest
 from asr.decoder_config import DecoderConfig, build_decoder
@@ -40,19 +41,8 @@ PAUSE = 0.3
 
 
 def train_model(epochs: int, overrides: list[str]) -> Path:
-    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
-        cfg = compose(
-            "train",
-            overrides=[
-                f"paths.root={ROOT}",
-                f"paths.output_dir={ROOT / 'runs' / 'joint_decoding'}",
-                "model=ctc_attention",
-                f"trainer.max_epochs={epochs}",
-                "+trainer.enable_progress_bar=false",
-                *overrides,
-            ],
-        )
-    return train(cfg)
+    run = ROOT / "runs" / "joint_decoding"
+    return train(train_config(run, ["model=ctc_attention", f"trainer.max_epochs={epochs}", *overrides]))
 
 
 def joined(transcriber: Transcriber, manifest: Path, group: int) -> AcousticPass:

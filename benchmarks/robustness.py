@@ -28,6 +28,7 @@ from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 from provenance import write_result
+from recipe import train_config
 
 from asr.data.manifest import Utterance, write_manifest
 from asr.decoder_config import DecoderConfig
@@ -61,17 +62,7 @@ def speak(sentences: list[str], folder: Path) -> Path:
 
 
 def train_lever(tag: str, overrides: list[str]) -> Path:
-    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
-        cfg = compose(
-            "train",
-            overrides=[
-                f"paths.root={ROOT}",
-                f"paths.output_dir={ROOT / 'runs' / f'robustness-{tag}'}",
-                "+trainer.enable_progress_bar=false",
-                *overrides,
-            ],
-        )
-    return train(cfg)
+    return train(train_config(ROOT / "runs" / f"robustness-{tag}", overrides))
 
 
 def main() -> None:
