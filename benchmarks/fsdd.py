@@ -8,7 +8,9 @@ a training-time budget, then scores the official test set (takes 0-4, 250 files)
 the beam search over the run's lexicon (the ten digit words of its training transcripts) and LM,
 weights tuned on validation by training itself. With --holdout, one speaker's every take is the
 test set instead (leave-one-speaker-out); --loso does that for every speaker in turn and records
-each and the mean. --average N also scores the average of the last N epochs' checkpoints.
+each and the mean (--mean-of TAG: the same record gathered from earlier `--holdout SPEAKER --tag
+TAG` runs, into fsdd-loso-TAG.json). --average N also scores the average of the last N epochs'
+checkpoints.
 --synthetic-digits N joins N utterances of eSpeak NG speaking the ten digits (every voice, wide
 pitch and rate, at FSDD's 8 kHz; generated once under data/) to training at sampling weight W
 (`data.train_weights`): joint training with a synthetic corpus. Extra
@@ -47,17 +49,20 @@ def synthetic_digits(size: int) -> Path:
     (none held out, FSDD is the test), pitch 0-99 and 120-240 words a minute for variety, written
     at 8 kHz so that they have FSDD's band and no more."""
     root = ROOT / "data" / f"synthetic-digits-{size}"
-    params = {"train_size": size, "val_size": 0, "test_size": 0, "val_voices": 0, "test_voices": 0}
     manifests = prepare(
         "synthetic",
         root,
         root,
         texts=DIGITS,
+        train_size=size,
+        val_size=0,
+        test_size=0,
+        val_voices=0,
+        test_voices=0,
         unseen_sentence_fraction=0.0,
         pitch=[0, 99],
         rate=[120, 240],
         sample_rate=8000,
-        **params,
     )
     return manifests["train"]
 
@@ -151,6 +156,11 @@ def main() -> None:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--holdout", default=None, help="speaker to hold out (leave-one-speaker-out)")
     group.add_argument("--loso", action="store_true", help="leave each speaker out in turn")
+    group.add_argument(
+        "--mean-of",
+        metavar="TAG",
+        help="gather the --holdout runs of every speaker tagged TAG, and their mean",
+    )
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--budget-min", type=float, default=10.0, help="training time cap in minutes")
     parser.add_argument(
@@ -161,6 +171,7 @@ def main() -> None:
     parser.add_argument("--tag", default="", help="suffix of the results file name (fsdd[-SPEAKER]-TAG.json)")
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_args()
+    args.tag = args.tag or args.mean_of or ""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     provenance = {
         "command": " ".join(["python", "benchmarks/fsdd.py", *(shlex.quote(a) for a in sys.argv[1:])]),
@@ -172,10 +183,14 @@ def main() -> None:
         joined = (synthetic_digits(args.synthetic_digits), args.synthetic_weight)
         provenance["joined"] = {"manifest": str(joined[0]), "weight": joined[1]}
     settings = (args.epochs, args.budget_min, args.overrides, args.average, joined)
-    if args.loso:
+    if args.loso or args.mean_of:
         runs = []
         for speaker in speakers(args.fsdd):
-            runs.append(run(args.fsdd, speaker, *settings))
+            if args.mean_of:
+                done = ROOT / "benchmarks" / "results" / f"fsdd-{speaker}-{args.mean_of}.json"
+                runs.append(json.loads(done.read_text()))
+            else:
+                runs.append(run(args.fsdd, speaker, *settings))
             print(row(runs[-1]), flush=True)
         mean = {
             k: sum(r[k] for r in runs) / len(runs)
