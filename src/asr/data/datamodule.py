@@ -192,6 +192,7 @@ class SpeechDataModule(L.LightningDataModule):
         speed_perturb: list[float] | None = None,
         noise_snr_db: list[float] | None = None,
         silence_pad: float | None = None,
+        channel_eq_db: float | None = None,
         check_audio: bool = True,
         train_weights: list[float] | None = None,
     ) -> None:
@@ -221,8 +222,8 @@ class SpeechDataModule(L.LightningDataModule):
         self.frames_per_second = frames_per_second
         self.check_audio = check_audio
         self.perturb = (
-            WavePerturbation(speed_perturb, noise_snr_db, silence_pad)
-            if speed_perturb or noise_snr_db or silence_pad
+            WavePerturbation(speed_perturb, noise_snr_db, silence_pad, channel_eq_db)
+            if speed_perturb or noise_snr_db or silence_pad or channel_eq_db
             else None
         )
         self.datasets: dict[str, SpeechDataset] = {}
