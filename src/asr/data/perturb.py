@@ -8,9 +8,10 @@ corpus whose utterances all start and end the same way (eSpeak NG's, 50 ms) othe
 model that speech begins 50 ms in, and a recording with a longer lead-in, or a segment of a long
 one, then loses its first words. A channel equaliser filters each utterance through a random
 smooth frequency response: microphones and rooms colour the spectrum, and a model trained on a
-few recordings' colouring learns it as part of the words (FSDD's speakers differ by up to 28 dB
-in the lowest mel band of their average spectrum). Additive noise, applied last so it covers the
-padding too, is Gaussian at a signal-to-noise ratio drawn per utterance from a range.
+few recordings' colouring learns it as part of the words (FSDD's speakers' average spectra lie
+16 dB apart in the lowest mel band, `benchmarks/speaker_spectra.py`). Additive noise, applied
+last so it covers the padding too, is Gaussian at a signal-to-noise ratio drawn per utterance
+from a range.
 """
 
 from __future__ import annotations
