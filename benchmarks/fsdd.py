@@ -188,6 +188,11 @@ def main() -> None:
         for speaker in speakers(args.fsdd):
             if args.mean_of:
                 done = ROOT / "benchmarks" / "results" / f"fsdd-{speaker}-{args.mean_of}.json"
+                if not done.is_file():
+                    parser.error(
+                        f"{done} does not exist: run `python benchmarks/fsdd.py --holdout {speaker} "
+                        f"--tag {args.mean_of} ...` first"
+                    )
                 runs.append(json.loads(done.read_text()))
             else:
                 runs.append(run(args.fsdd, speaker, *settings))

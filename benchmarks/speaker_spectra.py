@@ -28,12 +28,13 @@ from collections import defaultdict
 from pathlib import Path
 from typing import NamedTuple
 
-import soundfile as sf
 import torch
 import torchaudio
 from provenance import write_result
 
+from asr.data.audio import load_audio
 from asr.data.corpora.fsdd import NAME
+from asr.features import mel_band_edges
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_RATE = 8000
@@ -60,10 +61,7 @@ def read_takes(fsdd: Path, bands: int) -> list[Take]:
             raise ValueError(
                 f"{path}: not named {{digit}}_{{speaker}}_{{index}}.wav as FSDD's recordings are"
             )
-        wave, rate = sf.read(path, dtype="float32", always_2d=True)
-        if rate != SAMPLE_RATE:
-            raise ValueError(f"{path}: {rate} Hz, FSDD is {SAMPLE_RATE} Hz")
-        power = 10 * mel(torch.from_numpy(wave.mean(axis=1))).clamp_min(1e-10).log10()
+        power = 10 * mel(torch.from_numpy(load_audio(path, SAMPLE_RATE))).clamp_min(1e-10).log10()
         takes.append(Take(name.group(2), int(name.group(1)), power.clamp_min(power.max() - FLOOR_DB)))
     return takes
 
@@ -93,20 +91,19 @@ def probe_features(take: Take, offset: torch.Tensor | None) -> torch.Tensor:
 
 def probe_error(train: torch.Tensor, labels: torch.Tensor, test: torch.Tensor, truth: torch.Tensor) -> float:
     """Error rate on `test` of a multinomial logistic regression fitted to `train`."""
-    weights = torch.zeros(train.size(1) + 1, 10, dtype=torch.float64, requires_grad=True)
-    ones = torch.ones(len(train), 1, dtype=torch.float64)
-    inputs = torch.cat([train.double(), ones], dim=1)
-    optimizer = torch.optim.LBFGS([weights], max_iter=500, line_search_fn="strong_wolfe")
+    weights = torch.zeros(train.size(1), 10, dtype=torch.float64, requires_grad=True)
+    bias = torch.zeros(10, dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.LBFGS([weights, bias], max_iter=500, line_search_fn="strong_wolfe")
 
     def loss() -> torch.Tensor:
         optimizer.zero_grad()
-        value = torch.nn.functional.cross_entropy(inputs @ weights, labels)
-        value = value + PROBE_DECAY / 2 * weights[:-1].pow(2).sum()
+        value = torch.nn.functional.cross_entropy(train.double() @ weights + bias, labels)
+        value = value + PROBE_DECAY / 2 * weights.pow(2).sum()
         value.backward()
         return value
 
     optimizer.step(loss)
-    scores = torch.cat([test.double(), torch.ones(len(test), 1, dtype=torch.float64)], dim=1) @ weights
+    scores = test.double() @ weights + bias
     return float((scores.argmax(dim=1) != truth).double().mean())
 
 
@@ -136,8 +133,7 @@ def main() -> None:
     args = parser.parse_args()
     takes = read_takes(args.fsdd, args.bands)
     shapes = speaker_spectra(takes)
-    top = 2595.0 * torch.log10(torch.tensor(1.0 + SAMPLE_RATE / 2 / 700.0))
-    edges = (700.0 * (10 ** (torch.linspace(0, float(top), args.bands + 2) / 2595.0) - 1)).tolist()
+    edges = mel_band_edges(SAMPLE_RATE, args.bands).tolist()
     print("band (Hz) " + " ".join(f"{round(low):>5}" for low in edges[: args.bands]))
     for speaker, shape in shapes.items():
         print(f"{speaker:<9} " + " ".join(f"{value:5.0f}" for value in shape.tolist()))

@@ -115,6 +115,14 @@ def _hz_to_mel(hz: torch.Tensor) -> torch.Tensor:
     return 2595.0 * torch.log10(1.0 + hz / 700.0)
 
 
+def mel_band_edges(sample_rate: int, n_mels: int) -> torch.Tensor:
+    """The n_mels + 2 edges in Hz (float64) of the triangular bands of torchaudio's MelSpectrogram
+    defaults (HTK mel scale, 0 Hz to Nyquist): band i spans edges i to i + 2, centred on i + 1."""
+    top = float(_hz_to_mel(torch.tensor(sample_rate / 2, dtype=torch.float64)))
+    mels = torch.linspace(0.0, top, n_mels + 2, dtype=torch.float64)
+    return 700.0 * (10 ** (mels / 2595.0) - 1.0)
+
+
 class VocalTractWarp(nn.Module):
     """Vocal tract length perturbation (Jaitly and Hinton, 2013) on log-mel frames, training only.
 
@@ -131,12 +139,9 @@ class VocalTractWarp(nn.Module):
         if not 0 < warp < 1:
             raise ValueError(f"augment.vtlp_warp must lie between 0 and 1 (e.g. 0.1), not {warp}")
         self.warp, self.boundary, self.nyquist = warp, boundary, sample_rate / 2
-        # torchaudio's MelSpectrogram defaults: HTK mel scale from 0 Hz to Nyquist.
         # Float64: the positions go through the mel scale and back, and in float32 that alone
         # moved features by 1e-4 at factor 1.
-        top = float(_hz_to_mel(torch.tensor(self.nyquist, dtype=torch.float64)))
-        edges = torch.linspace(0.0, top, n_mels + 2, dtype=torch.float64)
-        self.register_buffer("centres", 700.0 * (10 ** (edges[1:-1] / 2595.0) - 1.0), persistent=False)
+        self.register_buffer("centres", mel_band_edges(sample_rate, n_mels)[1:-1], persistent=False)
 
     def warp_bins(self, feats: torch.Tensor, factors: torch.Tensor) -> torch.Tensor:
         """`feats` (B, T, n_mels) with utterance b's frequency axis stretched by `factors[b]`."""
