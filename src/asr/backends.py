@@ -9,6 +9,7 @@ whole one-file transcription with the ONNX backend.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -33,8 +34,15 @@ class Runner(Protocol):
     sample_rate: int
     frames_per_second: float
     attention: AttentionDecoder | None  # a model=ctc_attention recogniser's decoder, run in torch
+    per_speaker: bool  # features.normalize=speaker: every call takes each row's speaker mean
 
-    def __call__(self, waves: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+    def __call__(
+        self, waves: np.ndarray, lengths: np.ndarray, speaker_means: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def speaker_mean(self, waves: Sequence[np.ndarray]) -> np.ndarray:
+        """One speaker's mean feature frame over `waves` (per_speaker runners only)."""
+        ...
 
 
 class OnnxRunner:
@@ -42,6 +50,7 @@ class OnnxRunner:
     and `device` allows)."""
 
     attention = None  # export refuses attention models: the ONNX graph is a CTC recogniser
+    per_speaker = False  # and speaker-normalised ones
 
     def __init__(self, path: str | Path, device: str = "auto") -> None:
         import onnxruntime
@@ -63,7 +72,9 @@ class OnnxRunner:
         self.sample_rate: int = config["sample_rate"]
         self.frames_per_second: float = config["frames_per_second"]
 
-    def __call__(self, waves: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(
+        self, waves: np.ndarray, lengths: np.ndarray, speaker_means: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         log_probs, frames = self.session.run(None, {"waves": waves, "lengths": lengths})
         return log_probs, frames
 

@@ -90,13 +90,15 @@ def acoustic_pass(
 ) -> AcousticPass:
     """Every usable row of `manifest` through the acoustic model (audio decoding included in the
     time), its transcript normalised by the recogniser's tokenizer (and to its spoken form with
-    `spoken_form`); with `states`, the encoder states kept too."""
+    `spoken_form`); with `states`, the encoder states kept too. Rows with one `speaker` share one
+    speaker mean where the recogniser normalises per speaker."""
     tokenizer = transcriber.tokenizer
     if spoken_form:
         tokenizer = CharTokenizer(tokenizer.alphabet, spoken_form=True)
     rows = read_manifest(manifest, tokenizer, on_error=on_error)
     start = time.perf_counter()
-    outputs = transcriber.outputs([r.load(transcriber.sample_rate) for r in rows], states)
+    waves = [r.load(transcriber.sample_rate) for r in rows]
+    outputs = transcriber.outputs(waves, states, [r.speaker_key for r in rows])
     seconds = time.perf_counter() - start
     references, ids = [r.text for r in rows], [r.label for r in rows]
     log_probs = [log_probs for log_probs, _ in outputs]

@@ -75,6 +75,11 @@ def exportable(recognizer: Recognizer) -> Recognizer:
             "a model=ctc_attention graph would carry its CTC branch only, and its joint search needs the "
             "attention decoder: transcribe it with backend=torch and decoder=joint"
         )
+    if recognizer.per_speaker:
+        raise ValueError(
+            "a features.normalize=speaker recogniser subtracts each speaker's mean frame, which the "
+            "exported graph has no input for: transcribe it with backend=torch"
+        )
     copied = copy.deepcopy(recognizer).cpu().eval()
     copied.features.mel.spectrogram = DftSpectrogram(copied.features.mel.spectrogram)
     return copied

@@ -12,6 +12,8 @@ from torch import nn
 
 from asr.padding import length_mask
 
+NORMALIZATIONS = ("per_bin", "utterance", "speaker")
+
 
 class LogMel(nn.Module):
     """Waveforms (B, N) to per-utterance normalised log-mel frames (B, T, n_mels).
@@ -21,6 +23,10 @@ class LogMel(nn.Module):
     model needs to generalise to voices it has not heard, and padding never enters the statistics.
     `normalize="utterance"` uses one mean and deviation over all bins instead: it keeps the
     utterance's average spectrum, which for a single short word carries much of its identity.
+    `normalize="speaker"` normalises each utterance so, then subtracts its speaker's mean frame
+    (`speaker_means`, from `asr.speakers`): the average over many of the speaker's utterances
+    carries their voice and microphone and none of any one word, which per-bin statistics of a
+    single short utterance cannot tell apart.
     Before that, power is floored `floor_db` below the utterance's peak: a band with no signal
     (above 4 kHz in 8 kHz recordings, digital silence) becomes constant and normalises to zero,
     instead of its leakage being stretched to unit variance as if it were speech.
@@ -36,8 +42,10 @@ class LogMel(nn.Module):
         normalize: str = "per_bin",
     ) -> None:
         super().__init__()
-        if normalize not in ("per_bin", "utterance"):
-            raise ValueError(f"normalize must be 'per_bin' or 'utterance', not {normalize!r}")
+        if normalize not in NORMALIZATIONS:
+            raise ValueError(
+                f"features.normalize must be one of {', '.join(NORMALIZATIONS)}, not {normalize!r}"
+            )
         self.normalize = normalize
         self.sample_rate = sample_rate
         self.n_mels = n_mels
@@ -57,7 +65,37 @@ class LogMel(nn.Module):
         """Frames per utterance for `lengths` samples (the transform pads centrally)."""
         return lengths // self.hop_length + 1
 
-    def forward(self, waves: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    @property
+    def per_speaker(self) -> bool:
+        """Whether `forward` needs each utterance's speaker mean."""
+        return self.normalize == "speaker"
+
+    def forward(
+        self, waves: torch.Tensor, lengths: torch.Tensor, speaker_means: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Features (B, T, n_mels), zero past each utterance's frames, and the frame counts;
+        `speaker_means` (B, n_mels): each utterance's speaker's mean frame of `frame_sums`'s
+        features, what `normalize="speaker"` subtracts (and no other setting takes)."""
+        if self.per_speaker != (speaker_means is not None):
+            raise ValueError(
+                "features.normalize=speaker needs each utterance's speaker means (asr.speakers), "
+                f"and only it takes them: normalize is {self.normalize!r}, means "
+                f"{'given' if speaker_means is not None else 'missing'}"
+            )
+        feats, frames, mask = self._normalised(waves, lengths)
+        if speaker_means is not None:
+            feats = (feats - speaker_means[:, None, :].to(feats)) * mask
+        return feats, frames
+
+    def frame_sums(self, waves: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each utterance's normalised frames summed (B, n_mels), before any speaker mean is
+        subtracted, and its frame count: what a speaker mean is pooled from."""
+        feats, frames, _ = self._normalised(waves, lengths)
+        return feats.sum(1), frames
+
+    def _normalised(
+        self, waves: torch.Tensor, lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Samples past each length are zeroed and zeros appended, so that every utterance ends in
         silence whatever else is in its batch: its features are the same alone or batched."""
         frames = self.output_lengths(lengths)
@@ -72,7 +110,7 @@ class LogMel(nn.Module):
         count = frames.clamp_min(1).view(-1, 1, 1) * (1 if self.normalize == "per_bin" else spec.size(2))
         mean = (spec * mask).sum(dims, keepdim=True) / count
         var = (((spec - mean) * mask) ** 2).sum(dims, keepdim=True) / count
-        return ((spec - mean) / (var + 1e-5).sqrt()) * mask, frames
+        return ((spec - mean) / (var + 1e-5).sqrt()) * mask, frames, mask
 
 
 class SpecAugment(nn.Module):

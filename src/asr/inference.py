@@ -1,11 +1,12 @@
 """Transcriber: a checkpoint and recordings of any length in, text and timed words out.
 
 Each file is read in blocks and cut into speech segments (`segment`); segments of consecutive
-files are pooled and run through the recogniser in batches of similar duration; each segment is
-decoded (greedy, beam + LM, or joint CTC/attention) and its words timed from the CTC alignment,
-in seconds of the file. Results come out in input order, each file as soon as it and the files
-before it are done. A file that cannot be read becomes a `Failure` naming it and the reason; the
-others go on.
+files are pooled and run through the recogniser in batches of similar duration (with
+`features.normalize=speaker` each file is one speaker, its mean frame pooled over all its
+segments); each segment is decoded (greedy, beam + LM, or joint CTC/attention) and its words
+timed from the CTC alignment, in seconds of the file. Results come out in input order, each file
+as soon as it and the files before it are done. A file that cannot be read becomes a `Failure`
+naming it and the reason; the others go on.
 
 Nothing here imports Lightning or Hydra, nor torch unless the torch backend is chosen: this is
 the path a user's one-file command pays for.
@@ -160,21 +161,42 @@ class Transcriber:
         """1-D float32 waveforms at `sample_rate` to (T', vocab) CTC log-probabilities, in input order."""
         return [log_probs for log_probs, _ in self.outputs(waves, states=False)]
 
+    def speaker_means(self, waves: Sequence[np.ndarray], speakers: Sequence[str]) -> list[np.ndarray] | None:
+        """Each waveform's speaker's mean frame, pooled over all of that speaker's `waves`, for a
+        recogniser with `features.normalize=speaker`; None for any other."""
+        if not self.runner.per_speaker:
+            return None
+        groups: dict[str, list[int]] = {}
+        for index, speaker in enumerate(speakers):
+            groups.setdefault(speaker, []).append(index)
+        means: list[np.ndarray] = [np.empty(0)] * len(waves)
+        for indices in groups.values():
+            mean = self.runner.speaker_mean([waves[i] for i in indices])
+            for i in indices:
+                means[i] = mean
+        return means
+
     def outputs(
-        self, waves: Sequence[np.ndarray], states: bool
+        self,
+        waves: Sequence[np.ndarray],
+        states: bool,
+        speakers: Sequence[str] | None = None,
     ) -> list[tuple[np.ndarray, np.ndarray | None]]:
         """Each waveform's CTC log-probabilities and, with `states`, its encoder states (T', D) for
-        an attention decoder (the torch backend's `encode`), in input order."""
+        an attention decoder (the torch backend's `encode`), in input order. `speakers` names each
+        waveform's speaker for a `features.normalize=speaker` recogniser (default: each its own)."""
+        means = self.speaker_means(waves, speakers or [str(i) for i in range(len(waves))])
         out: list[tuple[np.ndarray, np.ndarray | None]] = [(np.empty(0), None)] * len(waves)
         for batch in duration_batches([len(w) / self.sample_rate for w in waves], self.batch_seconds):
             lengths = np.array([len(waves[i]) for i in batch], dtype=np.int64)
             padded = np.zeros((len(batch), lengths.max()), dtype=np.float32)
             for row, i in enumerate(batch):
                 padded[row, : lengths[row]] = waves[i]
+            rows = None if means is None else np.stack([means[i] for i in batch])
             if states:
-                log_probs, frames, encoded = self.runner.encode(padded, lengths)
+                log_probs, frames, encoded = self.runner.encode(padded, lengths, rows)
             else:
-                (log_probs, frames), encoded = self.runner(padded, lengths), None
+                (log_probs, frames), encoded = self.runner(padded, lengths, rows), None
             for row, (index, n) in enumerate(zip(batch, frames.tolist(), strict=True)):
                 out[index] = (log_probs[row, :n], None if encoded is None else encoded[row, :n])
         return out
@@ -192,6 +214,7 @@ class Transcriber:
         jobs: list[_Job] = []
         pending: list[tuple[_Job, int, np.ndarray]] = []
         pending_samples, emitted = 0, 0
+        limit = self.batch_seconds * self.sample_rate
         for path in files:
             job = _Job(path)
             jobs.append(job)
@@ -202,12 +225,15 @@ class Transcriber:
                     wave = to_mono_resampled(segment.samples, segment.sample_rate, self.sample_rate)
                     pending.append((job, len(job.offsets) - 1, wave))
                     pending_samples += len(wave)
-                    if pending_samples >= self.batch_seconds * self.sample_rate:
+                    if not self.runner.per_speaker and pending_samples >= limit:
                         self._decode(pending)
                         pending, pending_samples = [], 0
             except AudioError as err:
                 job.failure = str(err)
             job.read = True
+            if pending_samples >= limit:  # a file's speaker mean needs all of its segments at once
+                self._decode(pending)
+                pending, pending_samples = [], 0
             while emitted < len(jobs) and jobs[emitted].done:
                 yield jobs[emitted].result()
                 emitted += 1
@@ -218,7 +244,9 @@ class Transcriber:
     def _decode(self, pending: list[tuple[_Job, int, np.ndarray]]) -> None:
         """Log-probabilities for every pending segment of a file still alive, then text and timed words."""
         live = [(job, k, wave) for job, k, wave in pending if job.failure is None]
-        rows = self.outputs([wave for _, _, wave in live], reads_states(self.decoder))
+        rows = self.outputs(
+            [wave for _, _, wave in live], reads_states(self.decoder), [str(job.path) for job, _, _ in live]
+        )
         for (job, k, _), (row, states) in zip(live, rows, strict=True):
             text = decode_text(self.decoder, row, states)
             job.words[k] = word_timings(

@@ -21,6 +21,7 @@ from asr.decoding import GreedyDecoder
 from asr.features import feature_augment
 from asr.metrics import error_counts
 from asr.recognizer import SCHEMA_VERSION, Recognizer, check_schema, use_tensor_cores
+from asr.speakers import speaker_means
 
 
 def warmup_cosine(step: int, warmup: int, total: int, floor: float) -> float:
@@ -61,6 +62,29 @@ class SpeechRecognizer(L.LightningModule):
         self._val_hyps: list[str] = []
         self._val_loss: list[torch.Tensor] = []
         self._in_flight = ""
+        self.speaker_means: dict[str, torch.Tensor] = {}
+
+    def setup(self, stage: str) -> None:
+        """With `features.normalize=speaker`, the mean frame of every speaker in the data module's
+        datasets (training, validation, test alike: only their audio is read), before any batch
+        needs one. Every rank computes all of them: no rank waits on another's."""
+        if not self.recognizer.per_speaker:
+            return
+        datasets = getattr(self.trainer.datamodule, "datasets", {})
+        rows = [u for d in datasets.values() for u in d.utterances if u.speaker_key not in self.speaker_means]
+        self.speaker_means |= speaker_means(self.recognizer.features, rows, self.on_error)
+
+    def _batch_means(self, batch: Batch) -> torch.Tensor | None:
+        """The batch's rows' speaker means (B, n_mels) on the device, where the features take them."""
+        if not self.recognizer.per_speaker:
+            return None
+        missing = sorted({key for key in batch.speakers if key not in self.speaker_means})
+        if missing or len(batch.speakers) != len(batch.paths):
+            raise ValueError(
+                f"no speaker mean for {missing[:3] or batch.paths[:3]}: features.normalize=speaker needs "
+                "the batches of a SpeechDataModule, whose setup gathers every speaker's mean"
+            )
+        return torch.stack([self.speaker_means[key] for key in batch.speakers]).to(self.device)
 
     def on_fit_start(self) -> None:
         use_tensor_cores(self.device)
@@ -97,7 +121,9 @@ class SpeechRecognizer(L.LightningModule):
         """Per-utterance losses, the CTC log-probabilities and their lengths. The CTC loss is taken
         over target length (its mean is CTCLoss's "mean"); with an attention decoder the loss is
         λ·CTC + (1 - λ)·attention, the attention loss teacher-forced and also per output token."""
-        states, out_lengths = self.recognizer.encode(batch.waves, batch.wave_lengths, self.augment)
+        states, out_lengths = self.recognizer.encode(
+            batch.waves, batch.wave_lengths, self.augment, self._batch_means(batch)
+        )
         log_probs = self.recognizer.ctc_log_probs(states)
         losses = self.ctc(log_probs.transpose(0, 1), batch.targets, out_lengths, batch.target_lengths)
         losses = losses / batch.target_lengths.clamp_min(1)

@@ -8,7 +8,7 @@ forward pass serves both, so what is scored is what was trained.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +18,7 @@ from torch import nn
 from asr.attention import AttentionConfig, AttentionDecoder
 from asr.features import LogMel
 from asr.model import AcousticModel
+from asr.speakers import mean_frame
 from asr.text import CharTokenizer
 
 SCHEMA_VERSION = 3  # 3: the recogniser is its own module (state_dict keys under `recognizer.`)
@@ -65,14 +66,21 @@ class Recognizer(nn.Module):
         """CTC frames per second of audio: what bounds a transcript's length and converts frames to times."""
         return self.features.sample_rate / self.features.hop_length / self.model.frontend.stride
 
+    @property
+    def per_speaker(self) -> bool:
+        """Whether each utterance needs its speaker's mean frame (`features.normalize=speaker`)."""
+        return self.features.per_speaker
+
     def forward(
         self,
         waves: torch.Tensor,
         lengths: torch.Tensor,
         augment: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+        speaker_means: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """`augment` (training's SpecAugment) rewrites the features before the acoustic model."""
-        states, out_lengths = self.encode(waves, lengths, augment)
+        """`augment` (training's SpecAugment) rewrites the features before the acoustic model;
+        `speaker_means` (B, n_mels) are what `per_speaker` features subtract (`asr.speakers`)."""
+        states, out_lengths = self.encode(waves, lengths, augment, speaker_means)
         return self.ctc_log_probs(states), out_lengths
 
     def encode(
@@ -80,10 +88,11 @@ class Recognizer(nn.Module):
         waves: torch.Tensor,
         lengths: torch.Tensor,
         augment: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+        speaker_means: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Encoder states (B, T', D) and their lengths: what both the CTC head and the attention
         decoder read."""
-        feats, frames = self.features(waves, lengths)
+        feats, frames = self.features(waves, lengths, speaker_means)
         if augment is not None:
             feats = augment(feats, frames)
         return self.model.encode(feats, frames)
@@ -145,18 +154,35 @@ class TorchRunner:
     def attention(self) -> AttentionDecoder | None:
         return self.recognizer.attention
 
+    @property
+    def per_speaker(self) -> bool:
+        return self.recognizer.per_speaker
+
+    def _tensors(
+        self, waves: np.ndarray, lengths: np.ndarray, speaker_means: np.ndarray | None
+    ) -> tuple[torch.Tensor, torch.Tensor, None, torch.Tensor | None]:
+        """The arguments of the recogniser's forward and encode, on its device."""
+        means = None if speaker_means is None else torch.from_numpy(speaker_means).to(self.device)
+        return torch.from_numpy(waves).to(self.device), torch.from_numpy(lengths).to(self.device), None, means
+
     @torch.inference_mode()
-    def __call__(self, waves: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        log_probs, frames = self.recognizer(
-            torch.from_numpy(waves).to(self.device), torch.from_numpy(lengths).to(self.device)
-        )
+    def __call__(
+        self, waves: np.ndarray, lengths: np.ndarray, speaker_means: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        log_probs, frames = self.recognizer(*self._tensors(waves, lengths, speaker_means))
         return log_probs.cpu().numpy(), frames.cpu().numpy()
 
     @torch.inference_mode()
-    def encode(self, waves: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def speaker_mean(self, waves: Sequence[np.ndarray]) -> np.ndarray:
+        """One speaker's mean frame (n_mels) over `waves`: what `per_speaker` features subtract."""
+        frames = [torch.from_numpy(np.ascontiguousarray(w, dtype=np.float32)) for w in waves]
+        return mean_frame(self.recognizer.features, frames).cpu().numpy()
+
+    @torch.inference_mode()
+    def encode(
+        self, waves: np.ndarray, lengths: np.ndarray, speaker_means: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """As calling it, with the encoder states (B, T', D) beside: what the joint search reads."""
-        states, frames = self.recognizer.encode(
-            torch.from_numpy(waves).to(self.device), torch.from_numpy(lengths).to(self.device)
-        )
+        states, frames = self.recognizer.encode(*self._tensors(waves, lengths, speaker_means))
         log_probs = self.recognizer.ctc_log_probs(states)
         return log_probs.cpu().numpy(), frames.cpu().numpy(), states.float().cpu().numpy()

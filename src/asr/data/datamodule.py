@@ -24,13 +24,14 @@ from asr.text import CharTokenizer
 
 log = logging.getLogger(__name__)
 
-Item = tuple[torch.Tensor, torch.Tensor, str]
+Item = tuple[torch.Tensor, torch.Tensor, str, str]
 
 
 class Batch(NamedTuple):
     """Padded waveforms and targets with their lengths, the utterances' labels (the file, and the
-    segment of a row that is one: for messages that name them) and how many utterances of this
-    batch were skipped as unreadable."""
+    segment of a row that is one: for messages that name them), how many utterances of this
+    batch were skipped as unreadable, and each utterance's `speaker_key` (whose speaker mean
+    `features.normalize=speaker` subtracts)."""
 
     waves: torch.Tensor
     wave_lengths: torch.Tensor
@@ -38,10 +39,11 @@ class Batch(NamedTuple):
     target_lengths: torch.Tensor
     paths: list[str]
     skipped: int = 0
+    speakers: tuple[str, ...] = ()
 
 
 class SpeechDataset(Dataset):
-    """Utterances to (waveform, token ids, path); with OnError.SKIP an unreadable file gives
+    """Utterances to (waveform, token ids, label, speaker key); with OnError.SKIP an unreadable file gives
     None, which `collate` drops and counts, instead of ending the epoch."""
 
     def __init__(
@@ -75,7 +77,7 @@ class SpeechDataset(Dataset):
         if self.perturb is not None:
             generator = None if seed is None else torch.Generator().manual_seed(seed)
             wave = self.perturb(wave, self.sample_rate, generator)
-        return wave, tokens, utt.label
+        return wave, tokens, utt.label, utt.speaker_key
 
 
 def collate(items: list[Item | None]) -> Batch:
@@ -91,7 +93,7 @@ def collate(items: list[Item | None]) -> Batch:
             [],
             len(items),
         )
-    waves, tokens, paths = zip(*kept, strict=True)
+    waves, tokens, paths, speakers = zip(*kept, strict=True)
     return Batch(
         torch.nn.utils.rnn.pad_sequence(list(waves), batch_first=True),
         torch.tensor([len(w) for w in waves]),
@@ -99,6 +101,7 @@ def collate(items: list[Item | None]) -> Batch:
         torch.tensor([len(t) for t in tokens]),
         list(paths),
         len(items) - len(kept),
+        speakers,
     )
 
 

@@ -1,6 +1,8 @@
 """JSON-lines manifests (NeMo convention): one utterance per line with `audio_filepath`,
 `duration` in seconds and `text`, and optionally `offset`: the row is then the `duration` seconds
-of the file from `offset` on, a segment of a longer recording. Other keys are ignored. Relative
+of the file from `offset` on, a segment of a longer recording; and `speaker`: who speaks, which
+`features.normalize=speaker` pools statistics over (a row without one is its file's own
+speaker). Other keys are ignored. Relative
 audio paths are resolved against the manifest's folder, so a corpus folder can be moved as a whole.
 
 Every problem with a row is found here, before training starts, and reported with the manifest
@@ -49,6 +51,12 @@ class Utterance:
     duration: float
     text: str
     offset: float | None = None
+    speaker: str | None = None
+
+    @property
+    def speaker_key(self) -> str:
+        """Whose statistics the row shares: its speaker, or without one its file."""
+        return str(self.audio_filepath) if self.speaker is None else f"speaker:{self.speaker}"
 
     @property
     def label(self) -> str:
@@ -81,6 +89,9 @@ def _check_row(row: object, base: Path, tokenizer: CharTokenizer, check_audio: b
     offset = None if row.get("offset") is None else float(row["offset"])
     if offset is not None and not offset >= 0:
         raise ValueError(f"offset {row['offset']!r} of {path} must be zero or positive")
+    speaker = row.get("speaker")
+    if speaker is not None and not (isinstance(speaker, str) and speaker):
+        raise ValueError(f"speaker {speaker!r} of {path} must be a non-empty string")
     if check_audio:
         try:
             info = sf.info(str(path))
@@ -94,7 +105,7 @@ def _check_row(row: object, base: Path, tokenizer: CharTokenizer, check_audio: b
                 f"segment {offset:g} s + {duration:g} s runs past the end of {path} ({seconds:.2f} s): "
                 "fix the row's offset or duration"
             )
-    return Utterance(path, duration, text, offset)
+    return Utterance(path, duration, text, offset, speaker)
 
 
 def read_manifest(
@@ -165,4 +176,6 @@ def write_manifest(path: str | Path, utterances: list[Utterance]) -> None:
             row = {"audio_filepath": str(audio), "duration": round(u.duration, 4), "text": u.text}
             if u.offset is not None:
                 row["offset"] = round(u.offset, 4)
+            if u.speaker is not None:
+                row["speaker"] = u.speaker
             f.write(json.dumps(row) + "\n")

@@ -63,7 +63,7 @@ def import_fsdd(
     rows: dict[str, list[Utterance]] = {"train": [], "val": [], "test": []}
     for (path, m), duration in zip(matched, durations, strict=True):
         split = _split(m.group(2), int(m.group(3)), val_takes, holdout_speaker)
-        rows[split].append(Utterance(path.resolve(), duration, DIGITS[int(m.group(1))]))
+        rows[split].append(Utterance(path.resolve(), duration, DIGITS[int(m.group(1))], speaker=m.group(2)))
     out = Path(out)
     manifests = {split: out / f"{split}.jsonl" for split in rows}
     for split, path in manifests.items():

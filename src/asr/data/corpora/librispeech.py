@@ -44,7 +44,8 @@ def _chapter(transcript: Path) -> list[Utterance]:
         audio = transcript.parent / f"{uid}.flac"
         if not audio.is_file():
             raise FileNotFoundError(f"{transcript}:{number}: {audio} is missing: re-extract the archive")
-        rows.append(Utterance(audio.resolve(), sf.info(str(audio)).duration, text.lower()))
+        reader = uid.split("-")[0]
+        rows.append(Utterance(audio.resolve(), sf.info(str(audio)).duration, text.lower(), speaker=reader))
     return rows
 
 

@@ -182,7 +182,8 @@ def _speak_voice(job: tuple[list[Item], Path, int, int]) -> list[tuple[Utterance
         path = root / "audio" / item.split / f"{item.split}_{item.index:06d}.wav"
         path.parent.mkdir(parents=True, exist_ok=True)
         sf.write(str(path), wave, sample_rate, subtype="PCM_16")
-        out.append((Utterance(path, len(wave) / sample_rate, item.text), engine.word_starts))
+        utterance = Utterance(path, len(wave) / sample_rate, item.text, speaker=item.voice)
+        out.append((utterance, engine.word_starts))
     return out
 
 
