@@ -41,13 +41,8 @@ VOICES = ("kal16", "awb", "rms", "slt")  # Flite's built-in 16 kHz voices
 
 
 def speak(sentences: list[str], folder: Path) -> Path:
-    """Each sentence as a WAV by the next Flite voice, and their manifest (made once)."""
-    manifest = folder / "test.jsonl"
-    if manifest.is_file():
-        return manifest
-    flite = shutil.which("flite")
-    if flite is None:
-        raise SystemExit("the held-out synthesizer is Flite: apt-get install flite")
+    """Each sentence as a WAV by the next Flite voice (spoken once and kept), and their manifest,
+    each row naming its voice as its speaker."""
     import soundfile as sf
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -55,8 +50,13 @@ def speak(sentences: list[str], folder: Path) -> Path:
     for index, text in enumerate(sentences):
         voice = VOICES[index % len(VOICES)]
         path = folder / f"{index:06d}_{voice}.wav"
-        subprocess.run([flite, "-voice", voice, "-t", text, "-o", str(path)], check=True)
-        rows.append(Utterance(path.resolve(), sf.info(str(path)).duration, text))
+        if not path.is_file():
+            flite = shutil.which("flite")
+            if flite is None:
+                raise SystemExit("the held-out synthesizer is Flite: apt-get install flite")
+            subprocess.run([flite, "-voice", voice, "-t", text, "-o", str(path)], check=True)
+        rows.append(Utterance(path.resolve(), sf.info(str(path)).duration, text, speaker=voice))
+    manifest = folder / "test.jsonl"
     write_manifest(manifest, rows)
     return manifest
 

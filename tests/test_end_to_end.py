@@ -264,6 +264,37 @@ def test_every_model_variant_trains_decodes_and_transcribes_through_the_scripts(
     assert len(out.stdout.splitlines()) == 1
 
 
+def test_speaker_normalisation_trains_scores_and_transcribes_through_the_scripts(
+    trained: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The synthetic corpus names each row's voice: training gathers every voice's mean, scoring
+    pools each test voice's rows, transcription takes each file as its own speaker."""
+    _, data = trained
+    run = tmp_path / "run"
+    _run(
+        "train.py",
+        f"paths.root={data.parents[1]}",
+        f"hydra.run.dir={run}",
+        *TINY_DATA,
+        *TINY_RUN,
+        "features.normalize=speaker",
+        "decoder.tune.lm_weight=[1.0]",
+        "decoder.tune.word_score=[0.0]",
+        cwd=tmp_path,
+    )
+    rows = [json.loads(line) for split in ("train", "val") for line in (data / f"{split}.jsonl").open()]
+    voices = {row["speaker"] for row in rows}
+    assert f"speaker means of {len(voices)} speakers" in (run / "train.log").read_text()
+    ckpt = run / "checkpoints" / "best.ckpt"
+    features = torch.load(ckpt, map_location="cpu", weights_only=True)["hyper_parameters"]["features"]
+    assert features["normalize"] == "speaker"
+    out = _run("decode.py", f"ckpt={ckpt}", f"manifest={data / 'test.jsonl'}", cwd=tmp_path)
+    assert "WER" in out.stdout
+    wav = sorted((data / "audio" / "test").glob("*.wav"))[0]
+    out = _run("transcribe.py", f"ckpt={ckpt}", f"audio=[{wav}]", "device=cpu", cwd=tmp_path)
+    assert len(out.stdout.splitlines()) == 1
+
+
 def test_ctc_attention_trains_and_decodes_jointly_through_the_scripts_with_its_attention_drawn(
     trained: tuple[Path, Path], tmp_path: Path
 ) -> None:

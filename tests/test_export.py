@@ -71,6 +71,12 @@ def test_exported_log_probs_and_greedy_text_match_eager(
     assert greedy(torch.from_numpy(log_probs), torch.from_numpy(frames)) == greedy(expected, expected_frames)
 
 
+def test_a_speaker_normalised_recogniser_refuses_export_and_says_to_use_torch(tmp_path: Path) -> None:
+    recognizer = Recognizer(TOK.to_dict(), {"normalize": "speaker"}, {"hidden_size": 8, "num_layers": 1})
+    with pytest.raises(ValueError, match="backend=torch"):
+        export(recognizer, ExportFormat.ONNX, tmp_path / "model.onnx")
+
+
 def test_the_peephole_lstm_refuses_export_with_the_supported_kinds(tmp_path: Path) -> None:
     recognizer = Recognizer(
         TOK.to_dict(), {}, {"hidden_size": 8, "num_layers": 1, "rnn_type": "peephole_lstm"}

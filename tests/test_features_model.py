@@ -103,3 +103,23 @@ def test_augment_config_warps_before_masking_and_old_configs_only_mask() -> None
     assert [type(s) for s in feature_augment(masks, 16000, 80).stages] == [SpecAugment]
     both = feature_augment({**masks, "vtlp_warp": 0.1}, 16000, 80).stages
     assert [type(s) for s in both] == [VocalTractWarp, SpecAugment]
+
+
+def test_speaker_normalisation_subtracts_the_given_mean_and_padding_stays_zero() -> None:
+    waves, lengths = torch.randn(2, 16000), torch.tensor([16000, 9000])
+    utterance, frames = LogMel(normalize="utterance")(waves, lengths)
+    means = torch.randn(2, 80)
+    speaker, _ = LogMel(normalize="speaker")(waves, lengths, means)
+    assert torch.allclose(speaker[0], utterance[0] - means[0], atol=1e-5)
+    assert torch.allclose(speaker[1, : frames[1]], utterance[1, : frames[1]] - means[1], atol=1e-5)
+    assert torch.all(speaker[1, frames[1] :] == 0)
+    sums, counts = LogMel(normalize="speaker").frame_sums(waves, lengths)
+    assert torch.allclose(sums, utterance.sum(1), atol=1e-3) and torch.equal(counts, frames)
+
+
+def test_speaker_means_are_required_by_speaker_normalisation_and_refused_by_the_others() -> None:
+    waves, lengths = torch.randn(1, 8000), torch.tensor([8000])
+    with pytest.raises(ValueError, match="needs each utterance's speaker means"):
+        LogMel(normalize="speaker")(waves, lengths)
+    with pytest.raises(ValueError, match="only it takes them"):
+        LogMel(normalize="utterance")(waves, lengths, torch.zeros(1, 80))

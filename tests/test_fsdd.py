@@ -46,6 +46,7 @@ def test_official_split_and_validation_slice(
     assert _texts(manifests["test"]) == [("3_alice_0.wav", "three"), ("7_bob_4.wav", "seven")]
     assert _texts(manifests["val"]) == [("3_alice_5.wav", "three"), ("7_bob_6.wav", "seven")]
     assert _texts(manifests["train"]) == [("0_bob_49.wav", "zero"), ("3_alice_9.wav", "three")]
+    assert [u.speaker for u in read_manifest(manifests["train"], TOK)] == ["bob", "alice"]
     assert "skipped 1 files" in caplog.text and "notes.wav" in caplog.text
     duration = read_manifest(manifests["train"], TOK)[0].duration
     assert duration == pytest.approx(0.25 + 0.05 * 4.9, abs=1e-3)  # from the header

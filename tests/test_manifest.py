@@ -29,6 +29,16 @@ def test_round_trip_with_relative_paths(tmp_path: Path) -> None:
     assert json.loads(manifest.read_text())["audio_filepath"] == "a.wav"
     (row,) = read_manifest(manifest, TOK)
     assert row == Utterance(tmp_path / "a.wav", 0.5, "call mom")
+    assert row.speaker_key == str(tmp_path / "a.wav")  # without a speaker: its file's own
+
+
+def test_speaker_round_trips_and_groups_rows(tmp_path: Path) -> None:
+    audio = _wav(tmp_path / "a.wav").resolve()
+    manifest = tmp_path / "m.jsonl"
+    rows = [Utterance(audio, 0.5, "hi", speaker="ann"), Utterance(audio, 0.5, "yo", 0.0, "ann")]
+    write_manifest(manifest, rows)
+    first, second = read_manifest(manifest, TOK)
+    assert first.speaker == "ann" and first.speaker_key == second.speaker_key != str(audio)
 
 
 def test_text_is_normalised_on_read(tmp_path: Path) -> None:
@@ -46,6 +56,7 @@ def test_text_is_normalised_on_read(tmp_path: Path) -> None:
         ({"audio_filepath": "good.wav", "duration": 1, "text": "  "}, "empty transcript"),
         ({"audio_filepath": "good.wav", "duration": 1, "text": "call 911"}, "outside the vocabulary"),
         ({"audio_filepath": "good.wav", "text": "hi"}, "needs the keys"),
+        ({"audio_filepath": "good.wav", "duration": 1, "text": "hi", "speaker": 7}, "speaker 7 of"),
     ],
 )
 def test_bad_row_is_reported_with_file_and_line(tmp_path: Path, row: dict, message: str) -> None:

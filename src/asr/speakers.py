@@ -71,6 +71,14 @@ def speaker_means(
     their audio at most (`spread`). A file that cannot be decoded is bad input under `on_error`; a
     speaker none of whose files can be decoded gets no mean (their rows are unreadable too, and
     skipped as such)."""
+    unnamed = sum(utt.speaker is None for utt in utterances)
+    if unnamed:
+        log.warning(
+            "%d of %d rows name no speaker: each of their files is its own speaker (a short file's "
+            "mean carries its words; give the manifest rows a `speaker`)",
+            unnamed,
+            len(utterances),
+        )
     groups: dict[str, list[Utterance]] = defaultdict(list)
     for utt in utterances:
         groups[utt.speaker_key].append(utt)

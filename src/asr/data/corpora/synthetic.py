@@ -83,6 +83,9 @@ VARIANTS = [
 ]
 SPLITS = ("train", "val", "test")
 WORD_STARTS = "word_starts.jsonl"
+# What the files hold beyond the config: 2, rows name their voice as `speaker` (what
+# features.normalize=speaker pools over). A corpus of an older format is generated again.
+FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -203,6 +206,7 @@ def generate(
     if (
         stamp.is_file()
         and json.loads(stamp.read_text()).get("fingerprint") == cfg.fingerprint()
+        and json.loads(stamp.read_text()).get("format") == FORMAT
         and all(p.is_file() for p in manifests.values())
     ):
         return manifests
@@ -225,7 +229,9 @@ def generate(
     for split, path in manifests.items():
         write_manifest(path, [u for u, _ in spoken if u.audio_filepath.parent.name == split])
     _write_word_starts(manifest_dir / WORD_STARTS, spoken)
-    stamp.write_text(json.dumps({"fingerprint": cfg.fingerprint(), "config": asdict(cfg)}, indent=1))
+    stamp.write_text(
+        json.dumps({"fingerprint": cfg.fingerprint(), "format": FORMAT, "config": asdict(cfg)}, indent=1)
+    )
     return manifests
 
 
