@@ -2,8 +2,8 @@
 `duration` in seconds and `text`, and optionally `offset`: the row is then the `duration` seconds
 of the file from `offset` on, a segment of a longer recording; and `speaker`: who speaks, which
 `features.normalize=speaker` pools statistics over (a row without one is its file's own
-speaker). Other keys are ignored. Relative
-audio paths are resolved against the manifest's folder, so a corpus folder can be moved as a whole.
+speaker). Other keys are ignored. Relative audio paths are resolved against the manifest's
+folder, so a corpus folder can be moved as a whole.
 
 Every problem with a row is found here, before training starts, and reported with the manifest
 path and line number, so a bad file never surfaces as a crash deep inside an epoch.
