@@ -39,6 +39,9 @@ def test_speaker_round_trips_and_groups_rows(tmp_path: Path) -> None:
     write_manifest(manifest, rows)
     first, second = read_manifest(manifest, TOK)
     assert first.speaker == "ann" and first.speaker_key == second.speaker_key != str(audio)
+    row = {"audio_filepath": "a.wav", "duration": 0.5, "text": "hi", "speaker": 3}
+    numbered = _manifest(tmp_path / "n.jsonl", [row])
+    assert read_manifest(numbered, TOK)[0].speaker == "3"  # NeMo numbers its speakers
 
 
 def test_text_is_normalised_on_read(tmp_path: Path) -> None:
@@ -56,7 +59,7 @@ def test_text_is_normalised_on_read(tmp_path: Path) -> None:
         ({"audio_filepath": "good.wav", "duration": 1, "text": "  "}, "empty transcript"),
         ({"audio_filepath": "good.wav", "duration": 1, "text": "call 911"}, "outside the vocabulary"),
         ({"audio_filepath": "good.wav", "text": "hi"}, "needs the keys"),
-        ({"audio_filepath": "good.wav", "duration": 1, "text": "hi", "speaker": 7}, "speaker 7 of"),
+        ({"audio_filepath": "good.wav", "duration": 1, "text": "hi", "speaker": [7]}, r"speaker \[7\] of"),
     ],
 )
 def test_bad_row_is_reported_with_file_and_line(tmp_path: Path, row: dict, message: str) -> None:

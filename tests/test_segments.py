@@ -70,8 +70,8 @@ def test_decoding_reads_each_segment_and_names_it(tmp_path: Path) -> None:
     class Recorder:
         tokenizer, sample_rate = TOK, RATE
 
-        def outputs(self, waves, states):
-            self.waves = waves
+        def outputs(self, waves, states, speakers):
+            self.waves, self.speakers = waves, speakers
             return [(np.zeros((1, TOK.vocab_size), dtype=np.float32), None) for _ in waves]
 
     recorder = Recorder()
@@ -80,6 +80,7 @@ def test_decoding_reads_each_segment_and_names_it(tmp_path: Path) -> None:
     for wave, (_start, hertz) in zip(recorder.waves, TONES.values(), strict=True):
         assert len(wave) == RATE and _dominant_hertz(wave) == pytest.approx(hertz, abs=2)
     assert data.ids[1].endswith("long.wav [1.5-2.5 s]")
+    assert recorder.speakers == ["speaker:3"] * 3  # the manifest's speaker, numbered as NeMo does
 
 
 def test_segment_past_the_end_of_its_file_is_bad_input(tmp_path: Path, caplog) -> None:

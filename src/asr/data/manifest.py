@@ -90,8 +90,10 @@ def _check_row(row: object, base: Path, tokenizer: CharTokenizer, check_audio: b
     if offset is not None and not offset >= 0:
         raise ValueError(f"offset {row['offset']!r} of {path} must be zero or positive")
     speaker = row.get("speaker")
-    if speaker is not None and not (isinstance(speaker, str) and speaker):
-        raise ValueError(f"speaker {speaker!r} of {path} must be a non-empty string")
+    if speaker is not None:  # NeMo's manifests number their speakers
+        if isinstance(speaker, bool) or not isinstance(speaker, str | int) or speaker == "":
+            raise ValueError(f"speaker {speaker!r} of {path} must be a name or a number")
+        speaker = str(speaker)
     if check_audio:
         try:
             info = sf.info(str(path))
