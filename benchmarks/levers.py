@@ -1,0 +1,70 @@
+"""Every lever for voices never heard, in one table, from the result files the benchmarks wrote.
+
+    python benchmarks/levers.py
+
+Columns: FSDD leave-one-speaker-out with the lever (`benchmarks/fsdd.py --holdout SPEAKER ...
+--tag TAG`, beam WER, seed 0): the mean over the five speakers where all five were run, and
+george alone; Flite speaking the demo's test sentences to the demo's recipe trained with the
+lever (`benchmarks/robustness.py --tag TAG ...`), WER of the decoder it names. A blank cell is a
+combination not measured. Each row names the commits its numbers were measured at; the
+commands are in each result file and in benchmarks/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+# (lever, FSDD tag, Flite result file): the tags the runs of RESULTS.md were given.
+LEVERS = [
+    ("none: the recipes as they are", "baseline", "robustness.json"),
+    ("speed perturbation 0.9/1.0/1.1 (in the FSDD recipe already)", None, "robustness-speed-perturb.json"),
+    ("wider eSpeak NG voices: pitch 0-99, 120-240 words a minute", None, "robustness-wide-voices.json"),
+    ("eSpeak NG saying the digits, joined to FSDD's training", "synth-digits", None),
+    ("vocal tract length perturbation `augment.vtlp_warp=0.1`", "vtlp", "robustness-vtlp.json"),
+    ("per-bin instead of utterance normalisation", "per-bin", None),
+    ("convolutional front end `model.frontend=conv`", "conv", None),
+    ("random equaliser `data.channel_eq_db=12`", "channel-eq", "robustness-channel-eq.json"),
+    ("attention decoder `model=ctc_attention`, joint search", None, "robustness-ctc-attention-5ep.json"),
+    ("per-speaker means `features.normalize=speaker`", "speaker-norm", "robustness-speaker-norm.json"),
+]
+
+
+def _read(name: str) -> dict | None:
+    path = RESULTS / name
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _percent(value: float | None) -> str:
+    return "" if value is None else f"{100 * value:.2f}%"
+
+
+def row(lever: str, tag: str | None, flite_file: str | None) -> tuple[str, list[str], set[str]]:
+    """The lever's cells and the commits they come from."""
+    loso = _read(f"fsdd-loso-{tag}.json") if tag else None
+    george = _read(f"fsdd-george-{tag}.json") if tag else None
+    flite = _read(flite_file) if flite_file else None
+    cells = [
+        _percent(loso["mean"]["beam_wer"] if loso else None),
+        _percent(george["beam_wer"] if george else None),
+        _percent(flite[f"{flite['decoder']}_wer"] if flite else None),
+        flite["decoder"] if flite else "",
+    ]
+    commits = {result["commit"] for result in (loso, george, flite) if result}
+    return lever, cells, commits
+
+
+def table() -> str:
+    lines = [
+        "| lever | FSDD LOSO mean, beam | FSDD george, beam | Flite | Flite decoder | commits |",
+        "|---|---:|---:|---:|---|---|",
+    ]
+    for lever, cells, commits in (row(*entry) for entry in LEVERS):
+        lines.append(f"| {lever} | {' | '.join(cells)} | {', '.join(sorted(commits))} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(table())
