@@ -1,7 +1,8 @@
 """Real-speech accuracy on the Free Spoken Digit Dataset (five speakers in ../shared/data/fsdd).
 
     python benchmarks/fsdd.py [--holdout SPEAKER | --loso] [--epochs N] [--budget-min M] [--average N]
-                              [--synthetic-digits N [--synthetic-weight W]] [--tag TAG] [override ...]
+                              [--synthetic-digits N [--synthetic-weight W]] [--keep DIR] [--tag TAG]
+                              [override ...]
 
 Trains the default 3x256 BiLSTM on the official split (takes 5-49; validation = takes 5-6) within
 a training-time budget, then scores the official test set (takes 0-4, 250 files) greedily and with
@@ -75,11 +76,14 @@ def run(
     extra: list[str],
     average: int | None = None,
     joined: tuple[Path, float] | None = None,
+    keep: Path | None = None,
 ) -> dict:
     """Train on the split, score its test set greedily and with the beam search; with `average`,
     also the average of the last `average` epochs' checkpoints (scripts/average.py); with `joined`
-    (a manifest and its sampling weight), train on that corpus too."""
-    with tempfile.TemporaryDirectory() as tmp:
+    (a manifest and its sampling weight), train on that corpus too. With `keep`, the manifests and
+    the run (checkpoints, lexicon, LM) are written there and kept, for scoring again later."""
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = str(keep or scratch)
         mix = (
             [
                 f"data.train_manifest=['{tmp}/manifests/train.jsonl','{joined[0]}']",
@@ -168,6 +172,12 @@ def main() -> None:
     )
     parser.add_argument("--synthetic-digits", type=int, default=0, help="join N eSpeak NG digit utterances")
     parser.add_argument("--synthetic-weight", type=float, default=1.0, help="their sampling weight")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="keep the manifests and the run in this folder (not with --loso)",
+    )
     parser.add_argument("--tag", default="", help="suffix of the results file name (fsdd[-SPEAKER]-TAG.json)")
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_args()
@@ -182,6 +192,8 @@ def main() -> None:
     if args.synthetic_digits:
         joined = (synthetic_digits(args.synthetic_digits), args.synthetic_weight)
         provenance["joined"] = {"manifest": str(joined[0]), "weight": joined[1]}
+    if args.keep and (args.loso or args.mean_of):
+        parser.error("--keep keeps one run: use it with --holdout SPEAKER or the official split")
     settings = (args.epochs, args.budget_min, args.overrides, args.average, joined)
     if args.loso or args.mean_of:
         runs = []
@@ -206,7 +218,7 @@ def main() -> None:
     else:
         result = {
             **provenance,
-            **run(args.fsdd, args.holdout, *settings),
+            **run(args.fsdd, args.holdout, *settings, keep=args.keep),
         }
         name = f"fsdd{'-' + args.holdout if args.holdout else ''}"
         print(row(result))

@@ -185,6 +185,26 @@ def test_scripts_decode_and_transcribe_find_the_runs_lm_without_arguments(
     assert "beam" not in out.stdout
 
 
+def test_scripts_decode_and_transcribe_an_ensemble_given_as_a_list_of_checkpoints(
+    trained: tuple[Path, Path], tmp_path: Path
+) -> None:
+    ckpt, data = trained
+    members = [ckpt, ckpt.parent / "epoch000.ckpt"]
+    listed = f"ckpt=[{members[0]},{members[1]}]"
+    report = tmp_path / "report.json"
+    _run("decode.py", listed, f"manifest={data / 'test.jsonl'}", f"report={report}", cwd=tmp_path)
+    written = json.loads(report.read_text())
+    decoder = DecoderConfig.from_cfg(compose_config("decode", ["ckpt=x"]).decoder)
+    expected = evaluate(members, data / "test.jsonl", decoder, device="cpu")
+    assert written["checkpoint"] == [str(m) for m in members]
+    assert [h["beam"] for h in written["hypotheses"]] == [h["beam"] for h in expected["hypotheses"]]
+    wav = sorted((data / "audio" / "test").glob("*.wav"))[:2]
+    out = _run("transcribe.py", listed, f"audio=[{wav[0]},{wav[1]}]", "device=cpu", cwd=tmp_path)
+    beam = DecoderConfig.from_cfg(compose_config("transcribe", ["ckpt=x", "audio=x"]).decoder)
+    transcriber = Transcriber.from_checkpoint(members, beam, device="cpu")
+    assert out.stdout.splitlines() == [t.text for t in transcriber.transcribe(wav)]
+
+
 def test_build_lm_and_tune_decoder_scripts_serve_an_outside_lm(
     trained: tuple[Path, Path], tmp_path: Path
 ) -> None:

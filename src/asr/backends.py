@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 import numpy as np
 
@@ -79,10 +79,29 @@ class OnnxRunner:
         return log_probs, frames
 
 
-def load_acoustic_model(path: str | Path, backend: Backend, device: str = "auto") -> Runner:
-    """A training checkpoint (torch) or an exported ONNX file (onnx), ready to run on `device`."""
+Checkpoints: TypeAlias = "str | Path | Sequence[str | Path]"
+
+
+def checkpoint_paths(value: Checkpoints) -> list[Path]:
+    """`ckpt` as given: one path, or a list of them (`ckpt=[a.ckpt,b.ckpt]`, an ensemble)."""
+    paths = [Path(value)] if isinstance(value, str | Path) else [Path(v) for v in value]
+    if not paths:
+        raise ValueError("ckpt is an empty list: give a checkpoint, or a list of them for an ensemble")
+    return paths
+
+
+def load_acoustic_model(path: Checkpoints, backend: Backend, device: str = "auto") -> Runner:
+    """A training checkpoint (torch) or an exported ONNX file (onnx), ready to run on `device`;
+    several of either, an ensemble of them (`asr.ensemble`)."""
+    paths = checkpoint_paths(path)
+    if len(paths) > 1:
+        from asr.ensemble import EnsembleRunner
+
+        return EnsembleRunner(
+            [load_acoustic_model(p, backend, device) for p in paths], [str(p) for p in paths]
+        )
     if backend is Backend.ONNX:
-        return OnnxRunner(path, device)
+        return OnnxRunner(paths[0], device)
     from asr.recognizer import Recognizer, TorchRunner
 
-    return TorchRunner(Recognizer.from_checkpoint(path), device)
+    return TorchRunner(Recognizer.from_checkpoint(paths[0]), device)

@@ -15,9 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
+from asr.backends import Checkpoints, checkpoint_paths
 from asr.data.manifest import OnError, read_manifest
 from asr.decoder_config import Decoder, DecoderConfig, build_decoder, decode_text, reads_states
 from asr.decoding import BeamSearchDecoder, GreedyDecoder
+from asr.ensemble import check_decoder
 from asr.inference import Transcriber
 from asr.metrics import error_report, outside_vocabulary
 from asr.text import CharTokenizer
@@ -27,7 +29,7 @@ SPOKEN = "spoken form (data.text.normalize)"
 
 
 def evaluate(
-    ckpt: str | Path,
+    ckpt: Checkpoints,
     manifest: str | Path,
     decoder: DecoderConfig = GREEDY,
     device: str = "auto",
@@ -39,12 +41,15 @@ def evaluate(
     """WER/CER report of checkpoint `ckpt` on every usable row of `manifest`: greedy, and beside it
     the configured beam or joint search. `report["decoder"]` names the result that counts. References are
     normalised as the checkpoint's training normalised its transcripts, and in their spoken form
-    (`text.spoken_form`) also when `spoken_form` asks for it."""
-    transcriber = Transcriber.from_checkpoint(ckpt, device=device, batch_seconds=batch_seconds)
+    (`text.spoken_form`) also when `spoken_form` asks for it. Several checkpoints are scored as one
+    ensemble, with the lexicon, LM and tuned weights beside the first."""
+    paths = checkpoint_paths(ckpt)
+    check_decoder(len(paths), decoder.name)
+    transcriber = Transcriber.from_checkpoint(paths, device=device, batch_seconds=batch_seconds)
     tokenizer = transcriber.tokenizer
     decoders: dict[str, Decoder] = {"greedy": GreedyDecoder(tokenizer)}
     if decoder.name != "greedy":
-        built = build_decoder(decoder, ckpt, tokenizer, attention=transcriber.runner.attention)
+        built = build_decoder(decoder, paths[0], tokenizer, attention=transcriber.runner.attention)
         if not isinstance(built, GreedyDecoder):
             decoders[decoder.name] = built
     states = any(reads_states(d) for d in decoders.values())
@@ -53,7 +58,7 @@ def evaluate(
     for name, search in decoders.items():
         results[name], hypotheses[name] = score(search, data, worst)
     return {
-        "checkpoint": str(ckpt),
+        "checkpoint": str(paths[0]) if len(paths) == 1 else [str(p) for p in paths],
         "manifest": str(manifest),
         "decoder": list(decoders)[-1],
         "references": SPOKEN if spoken_form or tokenizer.spoken_form else "as written",

@@ -24,11 +24,12 @@ from pathlib import Path
 import numpy as np
 
 from asr.alignment import Word, word_timings
-from asr.backends import Backend, Runner, load_acoustic_model
+from asr.backends import Backend, Checkpoints, Runner, checkpoint_paths, load_acoustic_model
 from asr.data.audio import AUDIO_SUFFIXES, AudioError, to_mono_resampled
 from asr.data.batching import duration_batches
 from asr.decoder_config import Decoder, DecoderConfig, build_decoder, decode_text, reads_states
 from asr.decoding import GreedyDecoder
+from asr.ensemble import check_decoder
 from asr.segment import SegmentConfig, file_duration, speech_segments
 
 MANIFEST_SUFFIXES = (".jsonl", ".json")
@@ -137,7 +138,7 @@ class Transcriber:
     @classmethod
     def from_checkpoint(
         cls,
-        path: str | Path,
+        path: Checkpoints,
         decoder: DecoderConfig | None = None,
         device: str = "auto",
         batch_seconds: float = 120.0,
@@ -146,10 +147,14 @@ class Transcriber:
     ) -> Transcriber:
         """Everything needed (vocabulary, features, model shape) is read from the checkpoint (or,
         with `Backend.ONNX`, the exported file); the decoder's lexicon, LM and tuned weights from
-        beside it."""
-        runner = load_acoustic_model(path, backend, device)
+        beside it. Several checkpoints are decoded as one ensemble (`asr.ensemble`), with the
+        lexicon, LM and weights from beside the first."""
+        paths = checkpoint_paths(path)
+        check_decoder(len(paths), decoder and decoder.name)
+        runner = load_acoustic_model(paths, backend, device)
+        first = paths[0]
         built = (
-            build_decoder(decoder, path, runner.tokenizer, attention=runner.attention) if decoder else None
+            build_decoder(decoder, first, runner.tokenizer, attention=runner.attention) if decoder else None
         )
         return cls(runner, built, batch_seconds, segments)
 

@@ -35,6 +35,11 @@ def tune_decoder(
     run has no lexicon or LM to tune for)."""
     if decoder.name != "beam":
         raise ValueError("tuning is for the beam search: use decoder=beam")
+    if not isinstance(ckpt, str | Path):
+        raise ValueError(
+            "tuning records its choice beside one checkpoint: give one ckpt (an ensemble decodes "
+            "with the weights tuned for its first checkpoint)"
+        )
     files = resolve_files(decoder, ckpt)
     if files.lexicon is None and files.lm is None:
         log.warning("nothing to tune beside %s: no lexicon and no language model", ckpt)
