@@ -1,8 +1,8 @@
 """Real-speech accuracy on the Free Spoken Digit Dataset (five speakers in ../shared/data/fsdd).
 
     python benchmarks/fsdd.py [--holdout SPEAKER | --loso] [--epochs N] [--budget-min M] [--average N]
-                              [--synthetic-digits N [--synthetic-weight W]] [--keep DIR] [--tag TAG]
-                              [override ...]
+                              [--synthetic-digits N [--synthetic-weight W]] [--seeds S1,S2,...]
+                              [--keep DIR] [--tag TAG] [override ...]
 
 Trains the default 3x256 BiLSTM on the official split (takes 5-49; validation = takes 5-6) within
 a training-time budget, then scores the official test set (takes 0-4, 250 files) greedily and with
@@ -11,7 +11,9 @@ weights tuned on validation by training itself. With --holdout, one speaker's ev
 test set instead (leave-one-speaker-out); --loso does that for every speaker in turn and records
 each and the mean (--mean-of TAG: the same record gathered from earlier `--holdout SPEAKER --tag
 TAG` runs, into fsdd-loso-TAG.json). --average N also scores the average of the last N epochs'
-checkpoints.
+checkpoints. --seeds trains one run per seed and scores each alone and the ensemble of all of
+them (their frame posteriors averaged, as `ckpt=[a,b,...]` decodes): the result's rates are the
+ensemble's, each run's own in `members`.
 --synthetic-digits N joins N utterances of eSpeak NG speaking the ten digits (every voice, wide
 pitch and rate, at FSDD's 8 kHz; generated once under data/) to training at sampling weight W
 (`data.train_weights`): joint training with a synthetic corpus. Extra
@@ -33,6 +35,7 @@ import tempfile
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
 from provenance import commit, machine
 
 from asr.averaging import average_run
@@ -77,66 +80,113 @@ def run(
     average: int | None = None,
     joined: tuple[Path, float] | None = None,
     keep: Path | None = None,
+    seeds: list[int] | None = None,
 ) -> dict:
     """Train on the split, score its test set greedily and with the beam search; with `average`,
     also the average of the last `average` epochs' checkpoints (scripts/average.py); with `joined`
-    (a manifest and its sampling weight), train on that corpus too. With `keep`, the manifests and
-    the run (checkpoints, lexicon, LM) are written there and kept, for scoring again later."""
+    (a manifest and its sampling weight), train on that corpus too. With `seeds`, one run per seed,
+    each scored alone (`members`), and the ensemble of their best checkpoints scored as the
+    result. With `keep`, the manifests and the runs (checkpoints, lexicon, LM) are written there
+    and kept, for scoring again later."""
     with tempfile.TemporaryDirectory() as scratch:
-        tmp = str(keep or scratch)
-        mix = (
-            [
-                f"data.train_manifest=['{tmp}/manifests/train.jsonl','{joined[0]}']",
-                f"data.train_weights=[1.0,{joined[1]}]",
-            ]
-            if joined
-            else []
-        )
-        overrides = [
-            "data=fsdd",
-            f"data.root={fsdd}",
-            f"data.manifest_dir={tmp}/manifests",
-            f"data.corpus.holdout_speaker={holdout or 'null'}",
-            f"paths.root={tmp}",
-            f"paths.output_dir={tmp}/run",
-            f"trainer.max_epochs={epochs}",
-            f"+trainer.max_time={{minutes: {budget_min}}}",
-            "+trainer.enable_progress_bar=false",
-            *([f"keep_epoch_checkpoints={average}"] if average else []),
-            *mix,
-            *extra,
-        ]
-        with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
-            cfg = compose("train", overrides=overrides)
-        ckpt = train(cfg)
-        metrics = json.loads((Path(tmp) / "run" / "fit_summary.json").read_text())
-        decoder = DecoderConfig.from_cfg(cfg.decoder)
-        report = evaluate(ckpt, cfg.data.test_manifest, decoder, device="cpu")
-        averaged = {}
-        if average:
-            mean = average_run(ckpt.parent, average)
-            scored = evaluate(mean, cfg.data.test_manifest, decoder, device="cpu")
-            averaged = {
-                "averaged_last": average,
-                **{f"averaged_{d}_{k}": scored[d][k] for d in ("greedy", "beam") for k in ("wer", "cer")},
-            }
-    fit_seconds = metrics["fit_seconds"]
-    return {
+        base = Path(keep or scratch)
+        members, ckpts = [], []
+        for seed in seeds or [None]:
+            folder = base / ("run" if seed is None else f"seed{seed}")
+            cfg, ckpt, metrics = train_one(
+                fsdd, holdout, base, folder, epochs, budget_min, extra, average, joined, seed
+            )
+            decoder = DecoderConfig.from_cfg(cfg.decoder)
+            report = evaluate(ckpt, cfg.data.test_manifest, decoder, device="cpu")
+            members.append({"seed": cfg.seed, **summary(metrics), **rates(report)})
+            ckpts.append(ckpt)
+            if average:
+                scored = evaluate(
+                    average_run(ckpt.parent, average), cfg.data.test_manifest, decoder, device="cpu"
+                )
+                members[-1] |= {
+                    "averaged_last": average,
+                    **{f"averaged_{k}": v for k, v in rates(scored).items()},
+                }
+        if len(ckpts) > 1:
+            report = evaluate(ckpts, cfg.data.test_manifest, decoder, device="cpu")
+    first = members[0]
+    result = {
         "split": f"leave-one-speaker-out ({holdout})" if holdout else "official (takes 0-4)",
-        "params": metrics["params"],
-        "epochs": metrics["epochs"],
-        "train_wall_seconds": round(fit_seconds, 1),
-        "train_audio_per_second": round(metrics["train_audio_seconds"] * metrics["epochs"] / fit_seconds, 1),
+        **{k: v for k, v in first.items() if k != "seed"},
         "test_utterances": report["utterances"],
-        "decoder": metrics["decoder"],
-        **{f"{name}_{key}": report[name][key] for name in ("greedy", "beam") for key in ("wer", "cer")},
-        **averaged,
+        **rates(report),
         "errors": [
             {"id": h["id"], "reference": h["reference"], "greedy": h["greedy"], "beam": h["beam"]}
             for h in report["hypotheses"]
             if h["beam"] != h["reference"] or h["greedy"] != h["reference"]
         ],
     }
+    if len(members) > 1:
+        result["train_wall_seconds"] = round(sum(m["train_wall_seconds"] for m in members), 1)
+        result["ensemble_of"] = len(members)
+        result["members"] = members
+    return result
+
+
+def train_one(
+    fsdd: Path,
+    holdout: str | None,
+    base: Path,
+    folder: Path,
+    epochs: int,
+    budget_min: float,
+    extra: list[str],
+    average: int | None,
+    joined: tuple[Path, float] | None,
+    seed: int | None,
+) -> tuple[DictConfig, Path, dict]:
+    """One training run into `folder`, on the split's manifests under `base` (written by the
+    first run, read by the others): its config, best checkpoint and fit summary."""
+    mix = (
+        [
+            f"data.train_manifest=['{base}/manifests/train.jsonl','{joined[0]}']",
+            f"data.train_weights=[1.0,{joined[1]}]",
+        ]
+        if joined
+        else []
+    )
+    overrides = [
+        "data=fsdd",
+        f"data.root={fsdd}",
+        f"data.manifest_dir={base}/manifests",
+        f"data.corpus.holdout_speaker={holdout or 'null'}",
+        f"paths.root={base}",
+        f"paths.output_dir={folder}",
+        f"trainer.max_epochs={epochs}",
+        f"+trainer.max_time={{minutes: {budget_min}}}",
+        "+trainer.enable_progress_bar=false",
+        *([f"keep_epoch_checkpoints={average}"] if average else []),
+        *([f"seed={seed}"] if seed is not None else []),
+        *mix,
+        *extra,
+    ]
+    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose("train", overrides=overrides)
+    ckpt = train(cfg)
+    return cfg, ckpt, json.loads((folder / "fit_summary.json").read_text())
+
+
+def summary(metrics: dict) -> dict:
+    """What a run's fit summary says of its training."""
+    fit_seconds = metrics["fit_seconds"]
+    return {
+        "params": metrics["params"],
+        "epochs": metrics["epochs"],
+        "train_wall_seconds": round(fit_seconds, 1),
+        "train_audio_per_second": round(metrics["train_audio_seconds"] * metrics["epochs"] / fit_seconds, 1),
+        "decoder": metrics["decoder"],
+    }
+
+
+def rates(report: dict) -> dict:
+    """Greedy and beam WER and CER of an `evaluate` report."""
+    return {f"{name}_{key}": report[name][key] for name in ("greedy", "beam") for key in ("wer", "cer")}
 
 
 def row(result: dict) -> str:
@@ -178,6 +228,12 @@ def main() -> None:
         default=None,
         help="keep the manifests and the run in this folder (not with --loso)",
     )
+    parser.add_argument(
+        "--seeds",
+        type=lambda text: [int(x) for x in text.split(",")],
+        default=None,
+        help="comma-separated seeds: one run each, scored alone and as one ensemble (ckpt=[...])",
+    )
     parser.add_argument("--tag", default="", help="suffix of the results file name (fsdd[-SPEAKER]-TAG.json)")
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_args()
@@ -194,6 +250,8 @@ def main() -> None:
         provenance["joined"] = {"manifest": str(joined[0]), "weight": joined[1]}
     if args.keep and (args.loso or args.mean_of):
         parser.error("--keep keeps one run: use it with --holdout SPEAKER or the official split")
+    if args.seeds and (args.average or any(o.startswith("seed=") for o in args.overrides)):
+        parser.error("--seeds sets each run's seed and scores their ensemble: drop --average and seed=")
     settings = (args.epochs, args.budget_min, args.overrides, args.average, joined)
     if args.loso or args.mean_of:
         runs = []
@@ -207,7 +265,7 @@ def main() -> None:
                     )
                 runs.append(json.loads(done.read_text()))
             else:
-                runs.append(run(args.fsdd, speaker, *settings))
+                runs.append(run(args.fsdd, speaker, *settings, seeds=args.seeds))
             print(row(runs[-1]), flush=True)
         mean = {
             k: sum(r[k] for r in runs) / len(runs)
@@ -218,7 +276,7 @@ def main() -> None:
     else:
         result = {
             **provenance,
-            **run(args.fsdd, args.holdout, *settings, keep=args.keep),
+            **run(args.fsdd, args.holdout, *settings, keep=args.keep, seeds=args.seeds),
         }
         name = f"fsdd{'-' + args.holdout if args.holdout else ''}"
         print(row(result))
