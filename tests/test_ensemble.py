@@ -107,10 +107,17 @@ def test_members_that_do_not_line_up_are_refused_by_name(tmp_path: Path) -> None
         Transcriber.from_checkpoint([], device="cpu")
 
 
-def test_the_joint_search_is_refused_for_an_ensemble_before_loading(tmp_path: Path) -> None:
+def test_the_joint_search_is_refused_for_an_ensemble_before_loading_and_greedy_warned_of(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     missing = [tmp_path / "not-there-1.ckpt", tmp_path / "not-there-2.ckpt"]
     with pytest.raises(EnsembleError, match="decoder=beam or decoder=greedy"):
         Transcriber.from_checkpoint(missing, DecoderConfig("joint", beam_size=4, ctc_weight=0.3))
+    a, b = _checkpoint(tmp_path / "a.ckpt", 0), _checkpoint(tmp_path / "b.ckpt", 1)
+    Transcriber.from_checkpoint([a, b], device="cpu")
+    assert "greedy" not in caplog.text  # greedy by default of the API, not chosen
+    Transcriber.from_checkpoint([a, b], DecoderConfig("greedy"), device="cpu")
+    assert "greedy decoding of an ensemble drops characters" in caplog.text
 
 
 def test_decode_scores_an_ensemble_with_the_first_runs_lexicon(tmp_path: Path) -> None:

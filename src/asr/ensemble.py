@@ -10,11 +10,14 @@ frame t of one is frame t of every other; each member computes its own features 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 import numpy as np
 
 from asr.backends import Runner
+
+log = logging.getLogger(__name__)
 
 
 class EnsembleError(ValueError):
@@ -22,7 +25,17 @@ class EnsembleError(ValueError):
 
 
 def check_decoder(members: int, decoder: str | None) -> None:
-    """Refuse the joint search for an ensemble, before any model is loaded."""
+    """Refuse the joint search for an ensemble, before any model is loaded; warn of greedy search.
+
+    Greedy decoding takes each frame's best symbol: where members put a character's spike on
+    neighbouring frames, the average gives it half the probability on each and blank wins both, so
+    the character is lost ("eight" as "eigt" on FSDD, benchmarks/RESULTS.md). The beam search sums
+    over alignments and keeps it."""
+    if members > 1 and decoder == "greedy":
+        log.warning(
+            "greedy decoding of an ensemble drops characters its members place on different frames: "
+            "decode ensembles with decoder=beam"
+        )
     if members > 1 and decoder == "joint":
         raise EnsembleError(
             "decoder=joint searches with one model's attention decoder: decode an ensemble "
