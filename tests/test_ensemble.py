@@ -136,3 +136,12 @@ def test_decode_scores_an_ensemble_with_the_first_runs_lexicon(tmp_path: Path) -
     assert report["checkpoint"] == [str(a), str(b)]
     assert report["beam"]["settings"]["lexicon"]
     assert {word for row in report["hypotheses"] for word in row["beam"].split()} <= {"yes", "no"}
+
+
+def test_tuning_takes_one_checkpoint(tmp_path: Path) -> None:
+    from asr.tuning import tune_decoder
+
+    a, b = _checkpoint(tmp_path / "a.ckpt", 0), _checkpoint(tmp_path / "b.ckpt", 1)
+    beam = DecoderConfig("beam", lexicon="auto", lm="auto", beam_size=4, beam_threshold=10.0)
+    with pytest.raises(ValueError, match="beside one checkpoint"):
+        tune_decoder([a, b], tmp_path / "val.jsonl", beam, tmp_path / "table.tsv")
