@@ -3,11 +3,11 @@
     python benchmarks/levers.py
 
 Columns: FSDD leave-one-speaker-out with the lever (`benchmarks/fsdd.py --holdout SPEAKER ...
---tag TAG`, beam WER, seed 0): the mean over the five speakers where all five were run, and
-george alone; Flite speaking the demo's test sentences to the demo's recipe trained with the
-lever (`benchmarks/robustness.py --tag TAG ...`), WER of the decoder it names. A blank cell is a
-combination not measured. Each row names the commits its numbers were measured at; the
-commands are in each result file and in benchmarks/RESULTS.md.
+--tag TAG`, beam WER, seed 0, or the ensemble where the lever is one): the mean over the five
+speakers where all five were run, and george alone; Flite speaking the demo's test sentences to
+the demo's recipe trained with the lever (`benchmarks/robustness.py --tag TAG ...`), WER of the
+decoder it names. A blank cell is a combination not measured. Each row names the commits its
+numbers were measured at; the commands are in each result file and in benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ LEVERS = [
     ("random equaliser `data.channel_eq_db=12`", "channel-eq", "robustness-channel-eq.json"),
     ("attention decoder `model=ctc_attention`, joint search", None, "robustness-ctc-attention-5ep.json"),
     ("per-speaker means `features.normalize=speaker`", "speaker-norm", "robustness-speaker-norm.json"),
+    ("per-speaker means, three seeds' ensemble (`ckpt=[...]`)", "speaker-norm-ens3", None),
 ]
 
 
