@@ -17,6 +17,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from fsdd import errors, rates
 from hydra import compose, initialize_config_dir
 from provenance import write_result
 
@@ -28,15 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def score(ckpts: list[Path], manifest: Path, decoder: DecoderConfig) -> dict:
     report = evaluate(ckpts, manifest, decoder, device="cpu")
-    return {
-        "checkpoints": [str(c) for c in ckpts],
-        **{f"{d}_{k}": report[d][k] for d in ("greedy", "beam") for k in ("wer", "cer")},
-        "errors": [
-            {"id": h["id"], "reference": h["reference"], "greedy": h["greedy"], "beam": h["beam"]}
-            for h in report["hypotheses"]
-            if h["beam"] != h["reference"] or h["greedy"] != h["reference"]
-        ],
-    }
+    return {"checkpoints": [str(c) for c in ckpts], **rates(report), "errors": errors(report)}
 
 
 def main() -> None:

@@ -116,11 +116,7 @@ def run(
         **{k: v for k, v in first.items() if k != "seed"},
         "test_utterances": report["utterances"],
         **rates(report),
-        "errors": [
-            {"id": h["id"], "reference": h["reference"], "greedy": h["greedy"], "beam": h["beam"]}
-            for h in report["hypotheses"]
-            if h["beam"] != h["reference"] or h["greedy"] != h["reference"]
-        ],
+        "errors": errors(report),
     }
     if len(members) > 1:
         result["train_wall_seconds"] = round(sum(m["train_wall_seconds"] for m in members), 1)
@@ -187,6 +183,15 @@ def summary(metrics: dict) -> dict:
 def rates(report: dict) -> dict:
     """Greedy and beam WER and CER of an `evaluate` report."""
     return {f"{name}_{key}": report[name][key] for name in ("greedy", "beam") for key in ("wer", "cer")}
+
+
+def errors(report: dict) -> list[dict]:
+    """Every utterance of an `evaluate` report that either decoder got wrong."""
+    return [
+        {"id": h["id"], "reference": h["reference"], "greedy": h["greedy"], "beam": h["beam"]}
+        for h in report["hypotheses"]
+        if h["beam"] != h["reference"] or h["greedy"] != h["reference"]
+    ]
 
 
 def row(result: dict) -> str:

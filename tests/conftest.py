@@ -37,22 +37,34 @@ def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return generate(TINY, tmp_path_factory.mktemp("synthetic"), workers=2)
 
 
-@pytest.fixture(scope="session")
-def untrained_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small recogniser with random weights, saved as training saves it: for tests of the
-    inference path that need a checkpoint but not a good model."""
+def save_untrained_checkpoint(
+    path: Path,
+    seed: int = 0,
+    features: dict | None = None,
+    model: dict | None = None,
+    alphabet: str | None = None,
+) -> Path:
+    """A small recogniser with random weights from `seed`, saved at `path` as training saves it;
+    `features` and `model` override its settings, `alphabet` its tokenizer's."""
     from asr.recognizer import PREFIX, SCHEMA_VERSION, Recognizer
     from asr.text import CharTokenizer
 
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     hparams = {
-        "tokenizer": CharTokenizer().to_dict(),
-        "features": {"n_mels": 40},
-        "model": {"hidden_size": 16, "num_layers": 1},
+        "tokenizer": (CharTokenizer(alphabet) if alphabet else CharTokenizer()).to_dict(),
+        "features": {"n_mels": 40, **(features or {})},
+        "model": {"hidden_size": 16, "num_layers": 1, **(model or {})},
         "schema_version": SCHEMA_VERSION,
     }
     recognizer = Recognizer(hparams["tokenizer"], hparams["features"], hparams["model"])
     state = {PREFIX + k: v for k, v in recognizer.state_dict().items()}
-    path = tmp_path_factory.mktemp("untrained") / "model.ckpt"
+    path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"hyper_parameters": hparams, "state_dict": state}, path)
     return path
+
+
+@pytest.fixture(scope="session")
+def untrained_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small recogniser with random weights, saved as training saves it: for tests of the
+    inference path that need a checkpoint but not a good model."""
+    return save_untrained_checkpoint(tmp_path_factory.mktemp("untrained") / "model.ckpt")

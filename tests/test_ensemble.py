@@ -6,41 +6,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-import torch
 
 from asr.decoder_config import DecoderConfig
 from asr.ensemble import EnsembleError, mean_log_probs
 from asr.evaluation import evaluate
 from asr.inference import Transcriber
-from asr.recognizer import PREFIX, SCHEMA_VERSION, Recognizer
-from asr.text import CharTokenizer
-
-
-def _checkpoint(
-    path: Path,
-    seed: int,
-    features: dict | None = None,
-    model: dict | None = None,
-    alphabet: str | None = None,
-) -> Path:
-    torch.manual_seed(seed)
-    tokenizer = (CharTokenizer(alphabet) if alphabet else CharTokenizer()).to_dict()
-    hparams = {
-        "tokenizer": tokenizer,
-        "features": {"n_mels": 40, **(features or {})},
-        "model": {"hidden_size": 16, "num_layers": 1, **(model or {})},
-        "schema_version": SCHEMA_VERSION,
-    }
-    recognizer = Recognizer(hparams["tokenizer"], hparams["features"], hparams["model"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(
-        {
-            "hyper_parameters": hparams,
-            "state_dict": {PREFIX + k: v for k, v in recognizer.state_dict().items()},
-        },
-        path,
-    )
-    return path
+from tests.conftest import save_untrained_checkpoint
 
 
 def _waves() -> list[np.ndarray]:
@@ -64,7 +35,10 @@ def test_mean_log_probs_is_the_log_of_the_mean_posterior() -> None:
 
 
 def test_an_ensemble_gives_the_mean_of_its_members_posteriors(tmp_path: Path) -> None:
-    a, b = _checkpoint(tmp_path / "a.ckpt", 0), _checkpoint(tmp_path / "b.ckpt", 1)
+    a, b = (
+        save_untrained_checkpoint(tmp_path / "a.ckpt", 0),
+        save_untrained_checkpoint(tmp_path / "b.ckpt", 1),
+    )
     waves = _waves()
     one = Transcriber.from_checkpoint(a, device="cpu").log_probs(waves)
     two = Transcriber.from_checkpoint(b, device="cpu").log_probs(waves)
@@ -81,9 +55,9 @@ def test_each_member_subtracts_its_own_speaker_means(tmp_path: Path) -> None:
     """A speaker-normalised member with 40 mel bins beside one with 32 and one normalising per
     utterance: each gets the means of its own features, and the fusion is of what each gives alone."""
     ckpts = [
-        _checkpoint(tmp_path / "s40.ckpt", 0, {"normalize": "speaker"}),
-        _checkpoint(tmp_path / "s32.ckpt", 1, {"normalize": "speaker", "n_mels": 32}),
-        _checkpoint(tmp_path / "utt.ckpt", 2, {"normalize": "utterance"}),
+        save_untrained_checkpoint(tmp_path / "s40.ckpt", 0, {"normalize": "speaker"}),
+        save_untrained_checkpoint(tmp_path / "s32.ckpt", 1, {"normalize": "speaker", "n_mels": 32}),
+        save_untrained_checkpoint(tmp_path / "utt.ckpt", 2, {"normalize": "utterance"}),
     ]
     waves, speakers = _waves(), ["ann", "bob", "ann"]
     alone = [
@@ -96,9 +70,9 @@ def test_each_member_subtracts_its_own_speaker_means(tmp_path: Path) -> None:
 
 
 def test_members_that_do_not_line_up_are_refused_by_name(tmp_path: Path) -> None:
-    a = _checkpoint(tmp_path / "a.ckpt", 0)
-    stride = _checkpoint(tmp_path / "stride2.ckpt", 1, model={"stride": 2})
-    letters = _checkpoint(tmp_path / "letters.ckpt", 2, alphabet="abc")
+    a = save_untrained_checkpoint(tmp_path / "a.ckpt", 0)
+    stride = save_untrained_checkpoint(tmp_path / "stride2.ckpt", 1, model={"stride": 2})
+    letters = save_untrained_checkpoint(tmp_path / "letters.ckpt", 2, alphabet="abc")
     with pytest.raises(EnsembleError, match=r"stride2\.ckpt.*frames per second"):
         Transcriber.from_checkpoint([a, stride], device="cpu")
     with pytest.raises(EnsembleError, match=r"letters\.ckpt.*alphabet"):
@@ -113,7 +87,10 @@ def test_the_joint_search_is_refused_for_an_ensemble_before_loading_and_greedy_w
     missing = [tmp_path / "not-there-1.ckpt", tmp_path / "not-there-2.ckpt"]
     with pytest.raises(EnsembleError, match="decoder=beam or decoder=greedy"):
         Transcriber.from_checkpoint(missing, DecoderConfig("joint", beam_size=4, ctc_weight=0.3))
-    a, b = _checkpoint(tmp_path / "a.ckpt", 0), _checkpoint(tmp_path / "b.ckpt", 1)
+    a, b = (
+        save_untrained_checkpoint(tmp_path / "a.ckpt", 0),
+        save_untrained_checkpoint(tmp_path / "b.ckpt", 1),
+    )
     Transcriber.from_checkpoint([a, b], device="cpu")
     assert "greedy" not in caplog.text  # greedy by default of the API, not chosen
     Transcriber.from_checkpoint([a, b], DecoderConfig("greedy"), device="cpu")
@@ -121,7 +98,10 @@ def test_the_joint_search_is_refused_for_an_ensemble_before_loading_and_greedy_w
 
 
 def test_decode_scores_an_ensemble_with_the_first_runs_lexicon(tmp_path: Path) -> None:
-    a, b = _checkpoint(tmp_path / "a" / "best.ckpt", 0), _checkpoint(tmp_path / "b" / "best.ckpt", 1)
+    a, b = (
+        save_untrained_checkpoint(tmp_path / "a" / "best.ckpt", 0),
+        save_untrained_checkpoint(tmp_path / "b" / "best.ckpt", 1),
+    )
     (tmp_path / "a" / "lexicon.txt").write_text("yes\nno\n")
     rows = []
     for n, wave in enumerate(_waves()):
@@ -138,10 +118,13 @@ def test_decode_scores_an_ensemble_with_the_first_runs_lexicon(tmp_path: Path) -
     assert {word for row in report["hypotheses"] for word in row["beam"].split()} <= {"yes", "no"}
 
 
-def test_tuning_takes_one_checkpoint(tmp_path: Path) -> None:
+def test_tuning_takes_onesave_untrained_checkpoint(tmp_path: Path) -> None:
     from asr.tuning import tune_decoder
 
-    a, b = _checkpoint(tmp_path / "a.ckpt", 0), _checkpoint(tmp_path / "b.ckpt", 1)
+    a, b = (
+        save_untrained_checkpoint(tmp_path / "a.ckpt", 0),
+        save_untrained_checkpoint(tmp_path / "b.ckpt", 1),
+    )
     beam = DecoderConfig("beam", lexicon="auto", lm="auto", beam_size=4, beam_threshold=10.0)
     with pytest.raises(ValueError, match="beside one checkpoint"):
         tune_decoder([a, b], tmp_path / "val.jsonl", beam, tmp_path / "table.tsv")

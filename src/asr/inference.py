@@ -152,9 +152,10 @@ class Transcriber:
         paths = checkpoint_paths(path)
         check_decoder(len(paths), decoder and decoder.name)
         runner = load_acoustic_model(paths, backend, device)
-        first = paths[0]
         built = (
-            build_decoder(decoder, first, runner.tokenizer, attention=runner.attention) if decoder else None
+            build_decoder(decoder, paths[0], runner.tokenizer, attention=runner.attention)
+            if decoder
+            else None
         )
         return cls(runner, built, batch_seconds, segments)
 
