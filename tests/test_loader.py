@@ -1,10 +1,16 @@
-"""How the training loader is sized: workers, prefetching and pinned memory per device."""
+"""How the training loader is sized (workers, prefetching and pinned memory per device) and what
+it draws each epoch."""
+
+from pathlib import Path
 
 import pytest
 import torch
+from hydra import compose, initialize_config_dir
 
-from asr.data.datamodule import SpeechDataModule, loader_workers
+from asr.data.datamodule import SpeechDataModule, SpeechDataset, loader_workers
+from asr.data.sampler import Draw
 from asr.text import CharTokenizer
+from asr.training import train
 
 
 def test_auto_workers_none_on_the_cpu_and_a_share_of_the_cores_per_gpu(monkeypatch) -> None:
@@ -54,3 +60,31 @@ def test_joined_training_manifests_are_drawn_by_their_weights(tiny_corpus) -> No
 def test_weights_not_one_per_training_manifest_are_refused() -> None:
     with pytest.raises(ValueError, match=r"data\.train_weights has 1 weights for 2 training manifests"):
         SpeechDataModule(["a.jsonl", "b.jsonl"], "v.jsonl", "e.jsonl", CharTokenizer(), train_weights=[1.0])
+
+
+def test_training_shuffles_and_perturbs_each_epoch_anew(tiny_corpus, tmp_path, monkeypatch) -> None:
+    """Through `train`, as Lightning runs it: each epoch's batch order and perturbation seeds are
+    its own (Lightning never tells a batch sampler the epoch by itself)."""
+    draws: list[Draw] = []
+    getitem = SpeechDataset.__getitem__
+
+    def spy(self, key):
+        if isinstance(key, Draw):
+            draws.append(key)
+        return getitem(self, key)
+
+    monkeypatch.setattr(SpeechDataset, "__getitem__", spy)
+    overrides = [f"paths.root={tmp_path}", f"paths.output_dir={tmp_path / 'run'}", "data=manifest"]
+    overrides += [f"data.{split}_manifest={tiny_corpus[split]}" for split in ("train", "val", "test")]
+    overrides += ["data.batch_seconds=8", "data.num_workers=0", "data.speed_perturb=[0.9,1.0,1.1]", "decoder=greedy"]
+    overrides += ["model.hidden_size=16", "model.num_layers=1", "keep_epoch_checkpoints=0"]
+    overrides += ["trainer.max_epochs=3", "+trainer.enable_progress_bar=false"]
+    with initialize_config_dir(str(Path(__file__).resolve().parents[1] / "conf"), version_base="1.3"):
+        train(compose("train", overrides))
+    size = len(draws) // 3
+    epochs = [draws[i * size : (i + 1) * size] for i in range(3)]
+    assert size > 0 and len(draws) == 3 * size
+    orders = [[d.index for d in epoch] for epoch in epochs]
+    assert orders[0] != orders[1] != orders[2] and sorted(orders[0]) == sorted(orders[1])
+    seeds = [{d.seed for d in epoch} for epoch in epochs]
+    assert not (seeds[0] & seeds[1]) and not (seeds[1] & seeds[2])

@@ -99,6 +99,7 @@ def train(cfg: DictConfig) -> Path:
             *epochs,
             LearningRateMonitor("step"),
             EpochSummary(),
+            SamplerEpoch(),
             timer,
             DecoderFiles(checkpoints, lm_order),
             ResumableTraining(checkpoints / LAST, cfg.checkpoint_every_n_steps),
@@ -186,6 +187,21 @@ class EpochSummary(Callback):
             f"{k} {trainer.callback_metrics[k]:.4f}" for k in shown if k in trainer.callback_metrics
         )
         log.info("epoch %d  step %d  %s", trainer.current_epoch, trainer.global_step, values)
+
+
+class SamplerEpoch(Callback):
+    """Tells the training batch sampler which epoch begins: its shuffle, its draw of joined corpora
+    and every utterance's perturbation seed depend on it (`DurationBatchSampler.set_epoch`).
+
+    Lightning passes the epoch only to a loader's `sampler` and to its batch sampler's `sampler`,
+    never to a batch sampler itself, so without this every epoch repeated the first: the same batch
+    order, the same stretch of a fractional corpus and the same speed and noise for each utterance.
+    The hook runs before Lightning creates the epoch's iterator (the first epoch's, created
+    earlier, is epoch 0 anyway, and a resumed run's is placed by `SpeechDataModule.load_state_dict`).
+    """
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        trainer.train_dataloader.batch_sampler.set_epoch(trainer.current_epoch)
 
 
 class TrainTimer(Callback):
