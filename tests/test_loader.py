@@ -76,8 +76,8 @@ def test_training_shuffles_and_perturbs_each_epoch_anew(tiny_corpus, tmp_path, m
     monkeypatch.setattr(SpeechDataset, "__getitem__", spy)
     overrides = [f"paths.root={tmp_path}", f"paths.output_dir={tmp_path / 'run'}", "data=manifest"]
     overrides += [f"data.{split}_manifest={tiny_corpus[split]}" for split in ("train", "val", "test")]
-    overrides += ["data.batch_seconds=8", "data.num_workers=0", "data.speed_perturb=[0.9,1.0,1.1]", "decoder=greedy"]
-    overrides += ["model.hidden_size=16", "model.num_layers=1", "keep_epoch_checkpoints=0"]
+    overrides += ["data.batch_seconds=8", "data.num_workers=0", "data.speed_perturb=[0.9,1.0,1.1]"]
+    overrides += ["model.hidden_size=16", "model.num_layers=1", "keep_epoch_checkpoints=0", "decoder=greedy"]
     overrides += ["trainer.max_epochs=3", "+trainer.enable_progress_bar=false"]
     with initialize_config_dir(str(Path(__file__).resolve().parents[1] / "conf"), version_base="1.3"):
         train(compose("train", overrides))
