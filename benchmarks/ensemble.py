@@ -1,13 +1,14 @@
 """Ensembles of kept runs against their members, on one test manifest.
 
-    python benchmarks/ensemble.py --manifest MANIFEST --tag TAG RUN [RUN ...]
+    python benchmarks/ensemble.py --manifest MANIFEST --tag TAG [--average N] RUN [RUN ...]
 
 Each RUN is a training run's folder (holding checkpoints/best.ckpt; `benchmarks/fsdd.py --keep
 DIR` leaves one under DIR/run, or under DIR/seedN with --seeds). Scores every member alone, then
 the ensembles of the first 2, 3, ... members as `scripts/decode.py ckpt=[...]` does (frame
 posteriors averaged), greedily and with the beam search (the first run's lexicon, LM and tuned
-weights). Prints Markdown rows and writes benchmarks/results/ensemble-TAG.json with every
-hypothesis that differs from its reference.
+weights). With --average N each run counts as the average of its last N epochs' checkpoints
+(`scripts/average.py`) instead of its best one. Prints Markdown rows and writes
+benchmarks/results/ensemble-TAG.json with every hypothesis that differs from its reference.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from fsdd import errors, rates
 from hydra import compose, initialize_config_dir
 from provenance import write_result
 
+from asr.averaging import average_run
 from asr.decoder_config import DecoderConfig
 from asr.evaluation import evaluate
 
@@ -36,11 +38,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--manifest", type=Path, required=True)
     parser.add_argument("--tag", required=True, help="results file: benchmarks/results/ensemble-TAG.json")
+    parser.add_argument("--average", type=int, default=None, help="each run's last N epochs averaged")
     parser.add_argument("runs", type=Path, nargs="+")
     args = parser.parse_args()
     if len(args.runs) < 2:
         parser.error("give at least two runs")
-    ckpts = [run / "checkpoints" / "best.ckpt" for run in args.runs]
+    ckpts = [
+        average_run(run / "checkpoints", args.average) if args.average else run / "checkpoints" / "best.ckpt"
+        for run in args.runs
+    ]
     with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
         decoder = DecoderConfig.from_cfg(compose("decode", ["ckpt=x"]).decoder)
     members = [score([ckpt], args.manifest, decoder) for ckpt in ckpts]
