@@ -3,11 +3,13 @@
     python benchmarks/levers.py
 
 Columns: FSDD leave-one-speaker-out with the lever (`benchmarks/fsdd.py --holdout SPEAKER ...
---tag TAG`, beam WER, seed 0, or the ensemble where the lever is one): the mean over the five
+--tag TAG`, beam WER, the default seed 1234, or the ensemble where the lever is one): the mean over the five
 speakers where all five were run, and george alone; Flite speaking the demo's test sentences to
 the demo's recipe trained with the lever (`benchmarks/robustness.py --tag TAG ...`), WER of the
 decoder it names. A blank cell is a combination not measured. Each row names the commits its
 numbers were measured at; the commands are in each result file and in benchmarks/RESULTS.md.
+Rows measured before `training.SamplerEpoch` (a0b6c8e) trained with every epoch drawn as the
+first: one batch order, and from 02b852b one fixed speed, noise and equaliser per utterance.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ LEVERS = [
     ("attention decoder `model=ctc_attention`, joint search", None, "robustness-ctc-attention-5ep.json"),
     ("per-speaker means `features.normalize=speaker`", "speaker-norm", "robustness-speaker-norm.json"),
     ("per-speaker means, three seeds' ensemble (`ckpt=[...]`)", "speaker-norm-ens3", None),
+    ("per-speaker means, every epoch its own draws (`SamplerEpoch`)", "speaker-norm-epochs", None),
+    ("the same, speed perturbation 0.8-1.2", "speaker-norm-speed-wide", None),
 ]
 
 
