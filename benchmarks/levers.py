@@ -3,11 +3,12 @@
     python benchmarks/levers.py
 
 Columns: FSDD leave-one-speaker-out with the lever (`benchmarks/fsdd.py --holdout SPEAKER ...
---tag TAG`, beam WER, the default seed 1234, or the ensemble where the lever is one): the mean over the five
-speakers where all five were run, and george alone; Flite speaking the demo's test sentences to
-the demo's recipe trained with the lever (`benchmarks/robustness.py --tag TAG ...`), WER of the
-decoder it names. A blank cell is a combination not measured. Each row names the commits its
-numbers were measured at; the commands are in each result file and in benchmarks/RESULTS.md.
+--tag TAG`, beam WER, the default seed 1234, or the ensemble where the lever is one): the mean
+over the five speakers where all five were run, george and lucas (the hardest) alone; Flite
+speaking the demo's test sentences to the demo's recipe trained with the lever
+(`benchmarks/robustness.py --tag TAG ...`), WER of the decoder it names. A blank cell is a
+combination not measured. Each row names the commits its numbers were measured at; the commands
+are in each result file and in benchmarks/RESULTS.md.
 Rows measured before `training.SamplerEpoch` (a0b6c8e) trained with every epoch drawn as the
 first: one batch order, and from 02b852b one fixed speed, noise and equaliser per utterance.
 """
@@ -34,6 +35,9 @@ LEVERS = [
     ("per-speaker means, three seeds' ensemble (`ckpt=[...]`)", "speaker-norm-ens3", None),
     ("per-speaker means, every epoch its own draws (`SamplerEpoch`)", "speaker-norm-epochs", None),
     ("the same, speed perturbation 0.8-1.2", "speaker-norm-speed-wide", None),
+    ("the same, eSpeak NG's digits joined at weight 0.5", "speaker-norm-synth-digits", None),
+    ("the same, random equaliser `data.channel_eq_db=12`", "speaker-norm-channel-eq", None),
+    ("the same, vocal tract length perturbation `augment.vtlp_warp=0.1`", "speaker-norm-vtlp", None),
 ]
 
 
@@ -50,21 +54,24 @@ def row(lever: str, tag: str | None, flite_file: str | None) -> tuple[str, list[
     """The lever's cells and the commits they come from."""
     loso = _read(f"fsdd-loso-{tag}.json") if tag else None
     george = _read(f"fsdd-george-{tag}.json") if tag else None
+    lucas = _read(f"fsdd-lucas-{tag}.json") if tag else None
     flite = _read(flite_file) if flite_file else None
     cells = [
         _percent(loso["mean"]["beam_wer"] if loso else None),
         _percent(george["beam_wer"] if george else None),
+        _percent(lucas["beam_wer"] if lucas else None),
         _percent(flite[f"{flite['decoder']}_wer"] if flite else None),
         flite["decoder"] if flite else "",
     ]
-    commits = {result["commit"] for result in (loso, george, flite) if result}
+    commits = {result["commit"] for result in (loso, george, lucas, flite) if result}
     return lever, cells, commits
 
 
 def table() -> str:
     lines = [
-        "| lever | FSDD LOSO mean, beam | FSDD george, beam | Flite | Flite decoder | commits |",
-        "|---|---:|---:|---:|---|---|",
+        "| lever | FSDD LOSO mean, beam | FSDD george, beam | FSDD lucas, beam | Flite | Flite decoder"
+        " | commits |",
+        "|---|---:|---:|---:|---:|---|---|",
     ]
     for lever, cells, commits in (row(*entry) for entry in LEVERS):
         lines.append(f"| {lever} | {' | '.join(cells)} | {', '.join(sorted(commits))} |")
