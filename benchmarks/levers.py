@@ -34,6 +34,7 @@ LEVERS = [
     ("per-speaker means `features.normalize=speaker`", "speaker-norm", "robustness-speaker-norm.json"),
     ("per-speaker means, three seeds' ensemble (`ckpt=[...]`)", "speaker-norm-ens3", None),
     ("per-speaker means, every epoch its own draws (`SamplerEpoch`)", "speaker-norm-epochs", None),
+    ("the demo's recipe as it is, every epoch its own draws", None, "robustness-epochs.json"),
     ("the same, speed perturbation 0.8-1.2", "speaker-norm-speed-wide", None),
     ("the same, eSpeak NG's digits joined at weight 0.5", "speaker-norm-synth-digits", None),
     ("the same, random equaliser `data.channel_eq_db=12`", "speaker-norm-channel-eq", None),
