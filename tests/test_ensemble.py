@@ -14,6 +14,15 @@ from asr.inference import Transcriber
 from tests.conftest import save_untrained_checkpoint
 
 
+def _pair(folder: Path, name: str = "") -> tuple[Path, Path]:
+    """Two untrained members with different weights: folder/a.ckpt and b.ckpt, or with `name`
+    folder/a/NAME and folder/b/NAME (each its own run folder)."""
+    return tuple(
+        save_untrained_checkpoint(folder / member / name if name else folder / f"{member}.ckpt", seed)
+        for seed, member in enumerate("ab")
+    )
+
+
 def _waves() -> list[np.ndarray]:
     rng = np.random.default_rng(0)
     return [(0.1 * rng.standard_normal(n)).astype(np.float32) for n in (8000, 12000, 5000)]
@@ -35,10 +44,7 @@ def test_mean_log_probs_is_the_log_of_the_mean_posterior() -> None:
 
 
 def test_an_ensemble_gives_the_mean_of_its_members_posteriors(tmp_path: Path) -> None:
-    a, b = (
-        save_untrained_checkpoint(tmp_path / "a.ckpt", 0),
-        save_untrained_checkpoint(tmp_path / "b.ckpt", 1),
-    )
+    a, b = _pair(tmp_path)
     waves = _waves()
     one = Transcriber.from_checkpoint(a, device="cpu").log_probs(waves)
     two = Transcriber.from_checkpoint(b, device="cpu").log_probs(waves)
@@ -87,10 +93,7 @@ def test_the_joint_search_is_refused_for_an_ensemble_before_loading_and_greedy_w
     missing = [tmp_path / "not-there-1.ckpt", tmp_path / "not-there-2.ckpt"]
     with pytest.raises(EnsembleError, match="decoder=beam or decoder=greedy"):
         Transcriber.from_checkpoint(missing, DecoderConfig("joint", beam_size=4, ctc_weight=0.3))
-    a, b = (
-        save_untrained_checkpoint(tmp_path / "a.ckpt", 0),
-        save_untrained_checkpoint(tmp_path / "b.ckpt", 1),
-    )
+    a, b = _pair(tmp_path)
     Transcriber.from_checkpoint([a, b], device="cpu")
     assert "greedy" not in caplog.text  # greedy by default of the API, not chosen
     Transcriber.from_checkpoint([a, b], DecoderConfig("greedy"), device="cpu")
@@ -98,10 +101,7 @@ def test_the_joint_search_is_refused_for_an_ensemble_before_loading_and_greedy_w
 
 
 def test_decode_scores_an_ensemble_with_the_first_runs_lexicon(tmp_path: Path) -> None:
-    a, b = (
-        save_untrained_checkpoint(tmp_path / "a" / "best.ckpt", 0),
-        save_untrained_checkpoint(tmp_path / "b" / "best.ckpt", 1),
-    )
+    a, b = _pair(tmp_path, "best.ckpt")
     (tmp_path / "a" / "lexicon.txt").write_text("yes\nno\n")
     rows = []
     for n, wave in enumerate(_waves()):
@@ -118,13 +118,10 @@ def test_decode_scores_an_ensemble_with_the_first_runs_lexicon(tmp_path: Path) -
     assert {word for row in report["hypotheses"] for word in row["beam"].split()} <= {"yes", "no"}
 
 
-def test_tuning_takes_onesave_untrained_checkpoint(tmp_path: Path) -> None:
+def test_tuning_takes_one_checkpoint(tmp_path: Path) -> None:
     from asr.tuning import tune_decoder
 
-    a, b = (
-        save_untrained_checkpoint(tmp_path / "a.ckpt", 0),
-        save_untrained_checkpoint(tmp_path / "b.ckpt", 1),
-    )
+    a, b = _pair(tmp_path)
     beam = DecoderConfig("beam", lexicon="auto", lm="auto", beam_size=4, beam_threshold=10.0)
     with pytest.raises(ValueError, match="beside one checkpoint"):
         tune_decoder([a, b], tmp_path / "val.jsonl", beam, tmp_path / "table.tsv")
