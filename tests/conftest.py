@@ -20,6 +20,7 @@ TINY_DATA = [
     "+data.corpus.val_voices=2",
     "+data.corpus.test_voices=2",
     "+data.corpus.sentences=100",
+    "data.corpus.festival_size=0",
 ]
 
 TINY = SyntheticConfig(

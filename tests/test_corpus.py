@@ -4,15 +4,23 @@ import json
 import random
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import soundfile as sf
 
-from asr.data.corpora import espeak
+from asr.data.corpora import espeak, festival
 from asr.data.corpora.commands import sentence_pool
 from asr.data.corpora.espeak import Espeak, EspeakError
-from asr.data.corpora.synthetic import VARIANTS, SyntheticConfig, generate, plan, split_voices
+from asr.data.corpora.synthetic import (
+    VARIANTS,
+    SyntheticConfig,
+    generate,
+    plan,
+    split_voices,
+    with_installed_festival,
+)
 from asr.data.manifest import read_manifest
 from asr.numbers import number_to_words
 from asr.text import CharTokenizer
@@ -153,3 +161,54 @@ def test_long_data_path_is_copied_once_to_a_short_one(monkeypatch: pytest.Monkey
     _, second = espeak._locate()
     assert first == second and (Path(first) / "phontab").is_file()
     assert Path(first).stat().st_mtime_ns == stamp
+
+
+FESTIVAL_VOICES = festival.installed(festival.VOICES)
+SMALL = SyntheticConfig(train_size=6, val_size=2, test_size=2, val_voices=1, test_voices=1, sentences=30)
+
+
+def test_festival_utterances_join_training_only_and_leave_the_espeak_ones_as_they_were() -> None:
+    alone, joined = plan(SMALL), plan(replace(SMALL, festival_size=40))
+    assert joined[: len(alone)] == alone
+    extra = joined[len(alone) :]
+    assert {i.split for i in extra} == {"train"} and [i.index for i in extra] == list(range(6, 46))
+    assert all(i.voice == "festival:ked_diphone" and 70 <= i.pitch <= 220 for i in extra)
+    kept_for_test = {i.text for i in alone if i.split == "test" and i.index % 2}
+    assert kept_for_test and not {i.text for i in extra} & kept_for_test
+    assert replace(SMALL, festival_size=4).fingerprint() != SMALL.fingerprint()
+    assert replace(SMALL, festival_voices=["other"]).fingerprint() == SMALL.fingerprint()
+
+
+def test_without_festival_the_corpus_is_espeak_alone_and_says_so(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(festival, "installed", lambda voices: [])
+    resolved = with_installed_festival(replace(SMALL, festival_size=4))
+    assert resolved.festival_size == 0 and resolved.fingerprint() == SMALL.fingerprint()
+    assert "ked_diphone" in caplog.text and "apt-get install festival" in caplog.text
+
+
+def test_festival_text_is_quoted_for_scheme() -> None:
+    program = festival.script("ked_diphone", [festival.Line('say "hi" \\ bye', 100, 175)], Path("/out"))
+    assert '(Utterance Text "say \\"hi\\" \\\\ bye")' in program and '"/out/000000.wav"' in program
+
+
+@pytest.mark.skipif(not FESTIVAL_VOICES, reason="needs festival and festvox-kdlpc16k")
+def test_festival_speaks_each_line_at_its_pitch_and_rate_the_same_each_time() -> None:
+    lines = [festival.Line("lock the door", 100, 175), festival.Line("lock the door", 200, 175)]
+    lines.append(festival.Line("lock the door", 100, 120))
+    first, rate = festival.synthesize("ked_diphone", lines)
+    again, _ = festival.synthesize("ked_diphone", lines)
+    assert rate == 16000 and all((a == b).all() for a, b in zip(first, again, strict=True))
+    assert len(first[0]) == len(first[1]) and not (first[0] == first[1]).all()  # pitch, not timing
+    assert len(first[2]) > 1.3 * len(first[0])  # 120 words a minute against 175
+
+
+@pytest.mark.skipif(not FESTIVAL_VOICES, reason="needs festival and festvox-kdlpc16k")
+def test_generated_corpus_has_festival_voices_in_training_only(tmp_path: Path) -> None:
+    manifests = generate(replace(SMALL, festival_size=2), tmp_path)
+    rows = {split: read_manifest(path, CharTokenizer()) for split, path in manifests.items()}
+    assert [r.speaker for r in rows["train"]].count("festival:ked_diphone") == 2
+    assert not any(r.speaker.startswith("festival:") for r in rows["val"] + rows["test"])
+    spoken = [r for r in rows["train"] if r.speaker.startswith("festival:")]
+    assert all(sf.info(str(r.audio_filepath)).samplerate == 16000 and r.duration > 0.3 for r in spoken)

@@ -6,6 +6,10 @@ combined with its voice variants. Validation and test use voice combinations tha
 never hears, and the test split also has sentences that training never saw, so the demo's WER
 measures generalisation to new voices rather than memory.
 
+Where Festival is installed, `festival_size` more training utterances are spoken by its voices
+(`festival`): a second synthesizer, of recorded speech, beside eSpeak NG's formant voices, and in
+training only, so that validation and test still measure eSpeak NG voices never heard.
+
 Each voice is generated in a fresh worker process in a fixed order (see `espeak`), so the corpus
 is the same for a seed whatever the number of workers.
 """
@@ -18,13 +22,14 @@ import logging
 import math
 import multiprocessing
 import random
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
 from asr.data.audio import to_mono_resampled
+from asr.data.corpora import festival
 from asr.data.corpora.commands import sentence_pool
 from asr.data.manifest import Utterance, write_manifest
 
@@ -86,6 +91,7 @@ WORD_STARTS = "word_starts.jsonl"
 # What the files hold beyond the config: 2, rows name their voice as `speaker` (what
 # features.normalize=speaker pools over). A corpus of an older format is generated again.
 FORMAT = 2
+FESTIVAL = "festival:"  # the prefix of a Festival voice's name among the corpus's voices
 
 
 @dataclass(frozen=True)
@@ -107,16 +113,25 @@ class SyntheticConfig:
     sample_rate: int = 16000
     layout: int = 2  # 2: word_starts.jsonl written beside the manifests
     texts: list[str] | None = None  # what is spoken, instead of `sentences` generated commands
+    festival_size: int = 0  # training utterances spoken by Festival's voices too, where installed
+    festival_voices: list[str] = field(default_factory=lambda: list(festival.VOICES))
+    festival_f0: tuple[int, int] = (70, 220)  # their mean pitch in Hz: male and female registers
 
     def fingerprint(self) -> str:
-        """A hash of the fields; an unset `texts` is left out, so corpora generated before it
-        existed keep their name."""
-        fields = {k: v for k, v in asdict(self).items() if not (k == "texts" and v is None)}
+        """A hash of the fields; an unset `texts` and, without Festival utterances, the Festival
+        fields are left out, so corpora generated before they existed keep their name."""
+        fields = {
+            k: v
+            for k, v in asdict(self).items()
+            if not (k == "texts" and v is None) and not (k.startswith("festival_") and not self.festival_size)
+        }
         return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
 class Item:
+    """One utterance to generate; `pitch` is eSpeak NG's 0-99 for its voices, Hz for Festival's."""
+
     split: str
     index: int
     voice: str
@@ -165,29 +180,81 @@ def plan(cfg: SyntheticConfig) -> list[Item]:
                     rng.randint(*cfg.pitch),
                 )
             )
+    # From a generator of their own, so that the eSpeak NG utterances are the same with or without.
+    extra = random.Random(f"{cfg.seed}-festival")
+    for index in range(cfg.train_size, cfg.train_size + cfg.festival_size):
+        voice = FESTIVAL + extra.choice(cfg.festival_voices)
+        items.append(
+            Item(
+                "train",
+                index,
+                voice,
+                extra.choice(seen_pool),
+                extra.randint(*cfg.rate),
+                extra.randint(*cfg.festival_f0),
+            )
+        )
     return items
+
+
+def with_installed_festival(cfg: SyntheticConfig) -> SyntheticConfig:
+    """`cfg` with only the Festival voices this machine has, and no Festival utterances where it
+    has none: the corpus is then eSpeak NG alone, and named as it was before Festival was used."""
+    if not cfg.festival_size:
+        return cfg
+    voices = festival.installed(cfg.festival_voices)
+    missing = [voice for voice in cfg.festival_voices if voice not in voices]
+    if missing:
+        log.warning(
+            "Festival voices %s are not installed, so the corpus is spoken without them (a model "
+            "trained on eSpeak NG alone generalises far worse to other voices): apt-get install "
+            "festival festvox-kdlpc16k, or data.corpus.festival_size=0 to silence this",
+            ", ".join(missing),
+        )
+    return replace(cfg, festival_voices=voices, festival_size=cfg.festival_size if voices else 0)
 
 
 def _speak_voice(job: tuple[list[Item], Path, int, int]) -> list[tuple[Utterance, list[float]]]:
     """Worker: synthesise one voice's items in order, write 16-bit WAV files; each utterance with
-    eSpeak NG's start of each of its words."""
+    eSpeak NG's start of each of its words (none from Festival: NaN)."""
     import torch
 
     from asr.data.corpora.espeak import Espeak
 
     torch.set_num_threads(1)
     items, root, sample_rate, seed = job
+    if items[0].voice.startswith(FESTIVAL):
+        lines = [festival.Line(item.text, item.pitch, item.rate) for item in items]
+        waves, rate = festival.synthesize(items[0].voice.removeprefix(FESTIVAL), lines)
+        unknown = [[math.nan] * len(item.text.split()) for item in items]
+        return [
+            _write(i, w, rate, root, sample_rate, s) for i, w, s in zip(items, waves, unknown, strict=True)
+        ]
     engine = Espeak()
     out = []
     for item in items:
         pcm = engine.synthesize(item.text, item.voice, item.rate, item.pitch, seed=seed + item.index)
-        wave = to_mono_resampled(pcm.astype(np.float32) / 32768.0, engine.sample_rate, sample_rate)
-        path = root / "audio" / item.split / f"{item.split}_{item.index:06d}.wav"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        sf.write(str(path), wave, sample_rate, subtype="PCM_16")
-        utterance = Utterance(path, len(wave) / sample_rate, item.text, speaker=item.voice)
-        out.append((utterance, engine.word_starts))
+        out.append(
+            _write(
+                item,
+                pcm.astype(np.float32) / 32768.0,
+                engine.sample_rate,
+                root,
+                sample_rate,
+                engine.word_starts,
+            )
+        )
     return out
+
+
+def _write(
+    item: Item, wave: np.ndarray, rate: int, root: Path, sample_rate: int, starts: list[float]
+) -> tuple[Utterance, list[float]]:
+    wave = to_mono_resampled(wave, rate, sample_rate)
+    path = root / "audio" / item.split / f"{item.split}_{item.index:06d}.wav"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(str(path), wave, sample_rate, subtype="PCM_16")
+    return Utterance(path, len(wave) / sample_rate, item.text, speaker=item.voice), starts
 
 
 def generate(
@@ -199,6 +266,7 @@ def generate(
 
     A corpus already generated with the same config is reused as it is.
     """
+    cfg = with_installed_festival(cfg)
     root = Path(root).resolve()
     manifest_dir = root if manifest_dir is None else Path(manifest_dir).resolve()
     stamp = manifest_dir / "corpus.json"
