@@ -1,7 +1,8 @@
 """Real-speech accuracy on the Free Spoken Digit Dataset (five speakers in ../shared/data/fsdd).
 
     python benchmarks/fsdd.py [--holdout SPEAKER | --loso] [--epochs N] [--budget-min M] [--average N]
-                              [--synthetic-digits N [--synthetic-weight W]] [--seeds S1,S2,...]
+                              [--synthetic-digits N] [--festival-digits M] [--synthetic-weight W]
+                              [--seeds S1,S2,...]
                               [--keep DIR] [--tag TAG] [override ...]
 
 Trains the default 3x256 BiLSTM on the official split (takes 5-49; validation = takes 5-6) within
@@ -16,7 +17,8 @@ them (their frame posteriors averaged, as `ckpt=[a,b,...]` decodes): the result'
 ensemble's, each run's own in `members`.
 --synthetic-digits N joins N utterances of eSpeak NG speaking the ten digits (every voice, wide
 pitch and rate, at FSDD's 8 kHz; generated once under data/) to training at sampling weight W
-(`data.train_weights`): joint training with a synthetic corpus. Extra
+(`data.train_weights`): joint training with a synthetic corpus; --festival-digits M adds M
+spoken by Festival's voices to that corpus (`data.corpus.festival_size`). Extra
 arguments are Hydra overrides of conf/train.yaml. Prints Markdown rows and writes
 benchmarks/results/fsdd[-SPEAKER|-loso][-TAG].json: WER and CER of both decoders, the tuned
 decoder, training wall time and throughput in seconds of audio per second (all epochs' audio over
@@ -48,11 +50,12 @@ from asr.training import train
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def synthetic_digits(size: int) -> Path:
+def synthetic_digits(size: int, festival: int = 0) -> Path:
     """The training manifest of `size` utterances of eSpeak NG saying one digit word: every voice
     (none held out, FSDD is the test), pitch 0-99 and 120-240 words a minute for variety, written
-    at 8 kHz so that they have FSDD's band and no more."""
-    root = ROOT / "data" / f"synthetic-digits-{size}"
+    at 8 kHz so that they have FSDD's band and no more; and `festival` more by Festival's voices
+    (`data.corpus.festival_size`, which needs Festival installed)."""
+    root = ROOT / "data" / f"synthetic-digits-{size}{f'-festival-{festival}' if festival else ''}"
     manifests = prepare(
         "synthetic",
         root,
@@ -67,7 +70,10 @@ def synthetic_digits(size: int) -> Path:
         pitch=[0, 99],
         rate=[120, 240],
         sample_rate=8000,
+        festival_size=festival,
     )
+    if festival and not any('"festival:' in line for line in manifests["train"].read_text().splitlines()):
+        raise SystemExit("--festival-digits needs Festival: apt-get install festival festvox-kdlpc16k")
     return manifests["train"]
 
 
@@ -226,6 +232,7 @@ def main() -> None:
         "--average", type=int, default=None, help="also score the average of the last N epochs"
     )
     parser.add_argument("--synthetic-digits", type=int, default=0, help="join N eSpeak NG digit utterances")
+    parser.add_argument("--festival-digits", type=int, default=0, help="and N by Festival's voices")
     parser.add_argument("--synthetic-weight", type=float, default=1.0, help="their sampling weight")
     parser.add_argument(
         "--keep",
@@ -250,8 +257,8 @@ def main() -> None:
         "machine": machine(),
     }
     joined = None
-    if args.synthetic_digits:
-        joined = (synthetic_digits(args.synthetic_digits), args.synthetic_weight)
+    if args.synthetic_digits or args.festival_digits:
+        joined = (synthetic_digits(args.synthetic_digits, args.festival_digits), args.synthetic_weight)
         provenance["joined"] = {"manifest": str(joined[0]), "weight": joined[1]}
     if args.keep and (args.loso or args.mean_of):
         parser.error("--keep keeps one run: use it with --holdout SPEAKER or the official split")
