@@ -2,7 +2,7 @@
 spoken by Flite, scored with a checkpoint.
 
     python benchmarks/robustness.py [--ckpt runs/demo/checkpoints/best.ckpt] [--decoder beam]
-                                    [--tag TAG] [override ...]
+                                    [--train] [--tag TAG] [override ...]
 
 The held-out synthesizer is Flite (Debian package `flite`: `apt-get install flite`), whose
 voices are built into the binary; the embedded corpus is eSpeak NG alone, so none of this is in
@@ -11,9 +11,9 @@ Flite's 16 kHz voices in turn (kal16, awb, rms, slt), written once under data/he
 its manifest, and scored by `asr.evaluation.evaluate` (greedy, and the decoder given). Reports
 WER and CER overall and per voice. Writes benchmarks/results/robustness[-TAG].json.
 
-With overrides (a lever to measure: `data.speed_perturb=[0.9,1.0,1.1]`, a wider voice range...),
-it first trains the demo's recipe (`make demo`'s `train.py` with those Hydra overrides) into
-runs/robustness-TAG and scores that checkpoint instead of --ckpt.
+With --train, or with overrides (a lever to measure: `data.speed_perturb=[0.9,1.0,1.1]`, a wider
+voice range...), it first trains the demo's recipe (`make demo`'s `train.py`, with those Hydra
+overrides) into runs/robustness-TAG and scores that checkpoint instead of --ckpt.
 """
 
 from __future__ import annotations
@@ -69,13 +69,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ckpt", type=Path, default=ROOT / "runs" / "demo" / "checkpoints" / "best.ckpt")
     parser.add_argument("--decoder", default="beam", help="a conf/decoder option: greedy, beam, joint")
+    parser.add_argument("--train", action="store_true", help="train the demo's recipe first")
     parser.add_argument("--tag", default="")
     parser.add_argument("overrides", nargs="*", help="train the demo's recipe with these first")
     args = parser.parse_args()
     lever = {}
-    if args.overrides:
+    if args.overrides or args.train:
         if not args.tag:
-            parser.error("a lever needs --tag: its run and result are named by it")
+            parser.error("a training run needs --tag: its run and result are named by it")
         args.ckpt = train_lever(args.tag, args.overrides)
         summary = json.loads((args.ckpt.parents[1] / "fit_summary.json").read_text())
         lever = {"lever_val_wer": summary["best_val_wer"], "lever_fit_seconds": summary["fit_seconds"]}
