@@ -9,7 +9,10 @@ voices are built into the binary; the embedded corpus is eSpeak NG alone, so non
 training. Each sentence of data/synthetic/test.jsonl (the demo's test split) is spoken by one of
 Flite's 16 kHz voices in turn (kal16, awb, rms, slt), written once under data/heldout-flite/ with
 its manifest, and scored by `asr.evaluation.evaluate` (greedy, and the decoder given). Reports
-WER and CER overall and per voice. Writes benchmarks/results/robustness[-TAG].json.
+WER and CER overall and per voice. Where the Free Spoken Digit Dataset is (--fsdd, default
+../shared/data/fsdd), also real speech: its official test split (250 takes of ten digits by five
+speakers, none of whom the model heard), scored the same way. Writes
+benchmarks/results/robustness[-TAG].json.
 
 With --train, or with overrides (a lever to measure: `data.speed_perturb=[0.9,1.0,1.1]`, a wider
 voice range...), it first trains the demo's recipe (`make demo`'s `train.py`, with those Hydra
@@ -30,6 +33,7 @@ from hydra import compose, initialize_config_dir
 from provenance import write_result
 from recipe import train_config
 
+from asr.data.corpora.fsdd import import_fsdd
 from asr.data.manifest import Utterance, write_manifest
 from asr.decoder_config import DecoderConfig
 from asr.evaluation import evaluate
@@ -70,6 +74,7 @@ def main() -> None:
     parser.add_argument("--ckpt", type=Path, default=ROOT / "runs" / "demo" / "checkpoints" / "best.ckpt")
     parser.add_argument("--decoder", default="beam", help="a conf/decoder option: greedy, beam, joint")
     parser.add_argument("--train", action="store_true", help="train the demo's recipe first")
+    parser.add_argument("--fsdd", type=Path, default=ROOT.parent / "shared" / "data" / "fsdd")
     parser.add_argument("--tag", default="")
     parser.add_argument("overrides", nargs="*", help="train the demo's recipe with these first")
     args = parser.parse_args()
@@ -86,7 +91,8 @@ def main() -> None:
     test = Path(cfg.data.test_manifest)
     sentences = [json.loads(line)["text"] for line in test.read_text().splitlines() if line.strip()]
     manifest = speak(sentences, ROOT / "data" / "heldout-flite")
-    report = evaluate(args.ckpt, manifest, DecoderConfig.from_cfg(cfg.decoder), device="cpu", worst=0)
+    decoder = DecoderConfig.from_cfg(cfg.decoder)
+    report = evaluate(args.ckpt, manifest, decoder, device="cpu", worst=0)
     final = report["decoder"]
     per_voice = {}
     for voice in VOICES:
@@ -104,6 +110,13 @@ def main() -> None:
         "per_voice": per_voice,
         **lever,
     }
+    if args.fsdd.is_dir():
+        digits = import_fsdd(args.fsdd, ROOT / "data" / "heldout-fsdd")["test"]
+        spoken = evaluate(args.ckpt, digits, decoder, device="cpu", worst=0)
+        result["fsdd_test"] = {
+            "utterances": spoken["utterances"],
+            **{f"{name}_{key}": spoken[name][key] for name in ("greedy", final) for key in ("wer", "cer")},
+        }
     command = " ".join(["python", "benchmarks/robustness.py", *map(shlex.quote, sys.argv[1:])])
     out = ROOT / "benchmarks" / "results" / f"robustness{'-' + args.tag if args.tag else ''}.json"
     write_result(out, command, **result)
