@@ -39,11 +39,14 @@ LEVERS = [
     ("the same, eSpeak NG's digits joined at weight 0.5", "speaker-norm-synth-digits", None),
     ("the same, random equaliser `data.channel_eq_db=12`", "speaker-norm-channel-eq", None),
     ("the same, vocal tract length perturbation `augment.vtlp_warp=0.1`", "speaker-norm-vtlp", None),
+    ("the same with VTLP, 40 mel bands instead of 80 (`features.n_mels=40`)", "speaker-norm-vtlp-mels40", None),
+    ("the same with VTLP, Festival's voice saying the digits, joined at 0.5", "speaker-norm-vtlp-festival-digits", None),
     ("Festival's ked_diphone speaking 1000 more training utterances", None, "robustness-festival.json"),
     ("the same, VTLP on top (the default from 0acf105)", None, "robustness-festival-vtlp.json"),
     ("the same, speed perturbation 0.9-1.2", None, "robustness-festival-vtlp-speed.json"),
     ("the same, VTLP 0.2 instead of 0.1", None, "robustness-festival-vtlp02-speed.json"),
     ("Festival speaking 2000, VTLP, speed 0.9-1.2", None, "robustness-festival2000-vtlp-speed.json"),
+    ("the demo's recipe as committed now (Festival, VTLP, speed 0.9-1.2)", None, "robustness-default.json"),
 ]
 
 
