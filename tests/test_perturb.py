@@ -3,13 +3,13 @@ import math
 import pytest
 import torch
 
-from asr.data.perturb import WavePerturbation
+from asr.data.perturb import REVERB_DRR_DB, WavePerturbation
 
 
 @pytest.mark.parametrize("factor", [0.9, 1.1])
 def test_speed_changes_length_by_the_factor(factor: float) -> None:
     wave = torch.sin(torch.arange(16000) * 2 * math.pi * 440 / 16000)
-    out = WavePerturbation(speeds=[factor])(wave, 16000)
+    out = WavePerturbation(speed_perturb=[factor])(wave, 16000)
     assert len(out) == pytest.approx(16000 / factor, abs=2)
 
 
@@ -36,7 +36,7 @@ def test_silence_pad_adds_up_to_its_length_of_silence_on_each_side() -> None:
     torch.manual_seed(3)
     lengths = set()
     for _ in range(20):
-        out = WavePerturbation(silence_seconds=0.5)(wave, 16000)
+        out = WavePerturbation(silence_pad=0.5)(wave, 16000)
         nonzero = torch.nonzero(out).flatten()
         before, after = int(nonzero[0]), len(out) - 1 - int(nonzero[-1])
         assert 0 <= before < 8000 and 0 <= after < 8000
@@ -76,3 +76,63 @@ def test_channel_eq_scales_a_tone_by_its_gain_without_delaying_it(hz: float) -> 
 def test_negative_channel_eq_is_refused() -> None:
     with pytest.raises(ValueError, match="channel_eq_db"):
         WavePerturbation(channel_eq_db=-3)
+
+
+def _energy_db(wave: torch.Tensor) -> float:
+    return 10 * math.log10(float(wave.double().pow(2).mean()))
+
+
+def test_reverb_keeps_the_direct_sound_in_place_and_decays_at_the_drawn_rt60() -> None:
+    """An impulse becomes itself, undelayed, then a tail that loses 60 dB per reverberation time,
+    at a direct-to-reverberant ratio within `REVERB_DRR_DB`."""
+    rate = 8000
+    wave = torch.zeros(2 * rate)
+    wave[800] = 1.0
+    out = WavePerturbation(reverb_rt60=[0.5, 0.5])(wave, rate, torch.Generator().manual_seed(0))
+    assert len(out) == len(wave) and float(out[800]) == pytest.approx(1.0)
+    assert out[:800].abs().max() < 1e-5  # nothing before the sound: the room is causal
+    tail = out[801:]
+    drr = -10 * math.log10(float(tail.double().pow(2).sum()))
+    assert REVERB_DRR_DB[0] - 0.01 <= drr <= REVERB_DRR_DB[1] + 0.01
+    early, late = tail[400:800], tail[2400:2800]  # 50-100 ms and 300-350 ms after the sound
+    assert _energy_db(early) - _energy_db(late) == pytest.approx(60 * 0.25 / 0.5, abs=3)
+
+
+def test_lowpass_passes_below_its_cutoff_and_stops_above() -> None:
+    rate = 8000
+    t = torch.arange(4 * rate) / rate
+    perturb = WavePerturbation(lowpass_hz=[2000, 2500])
+    generator = torch.Generator().manual_seed(0)
+    low = torch.sin(2 * math.pi * 500 * t)
+    high = torch.sin(2 * math.pi * 3500 * t)
+    middle = slice(rate, 3 * rate)  # away from the filter's edges
+    passed = perturb(low, rate, generator)[middle]
+    stopped = perturb(high, rate, generator)[middle]
+    assert _energy_db(passed) - _energy_db(low[middle]) == pytest.approx(0, abs=0.5)
+    assert _energy_db(stopped) - _energy_db(high[middle]) < -40
+
+
+def test_lowpass_above_the_nyquist_frequency_leaves_the_wave_alone() -> None:
+    wave = torch.randn(4000)
+    assert torch.equal(WavePerturbation(lowpass_hz=[5000, 6000])(wave, 8000), wave)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"reverb_rt60": [0.6, 0.1]},
+        {"reverb_rt60": [0, 0.5]},
+        {"lowpass_hz": [3000]},
+        {"lowpass_hz": [-1, 3000]},
+    ],
+)
+def test_bad_reverb_and_lowpass_settings_are_refused_naming_the_key(settings: dict) -> None:
+    with pytest.raises(ValueError, match=next(iter(settings))):
+        WavePerturbation(**settings)
+
+
+def test_data_settings_make_one_perturbation_or_none() -> None:
+    off = {"speed_perturb": None, "noise_snr_db": None, "silence_pad": None, "channel_eq_db": None}
+    assert WavePerturbation.from_settings(off | {"reverb_rt60": None, "lowpass_hz": None}) is None
+    perturb = WavePerturbation.from_settings(off | {"lowpass_hz": [3000, 3000], "batch_seconds": 60})
+    assert perturb is not None and perturb.cutoff == (3000.0, 3000.0)

@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader, Dataset
 from asr.data.audio import AudioError
 from asr.data.corpora import prepare
 from asr.data.manifest import OnError, Utterance, apply_error_policy, read_manifest
-from asr.data.perturb import WavePerturbation
+from asr.data.perturb import WAVE_KEYS, WavePerturbation
 from asr.data.sampler import CorpusMix, Draw, DurationBatchSampler
 from asr.text import CharTokenizer
 
@@ -150,8 +150,9 @@ def check_ctc_lengths(
 def data_settings(data: dict, on_error: OnError) -> dict:
     """`SpeechDataModule`'s keyword arguments from a resolved data config: all but `text`, which
     the tokenizer applies (`CharTokenizer(spoken_form=data["text"]["normalize"])`), with the
-    bad-input policy already parsed."""
-    return {key: value for key, value in data.items() if key != "text"} | {"on_error": on_error}
+    bad-input policy already parsed and the waveform settings made one validated perturbation."""
+    kept = {key: value for key, value in data.items() if key != "text" and key not in WAVE_KEYS}
+    return kept | {"on_error": on_error, "perturb": WavePerturbation.from_settings(data)}
 
 
 def loader_workers(setting: int | str, device: torch.device, processes_per_node: int) -> int:
@@ -192,10 +193,7 @@ class SpeechDataModule(L.LightningDataModule):
         root: str | None = None,
         manifest_dir: str | None = None,
         frames_per_second: float | None = None,
-        speed_perturb: list[float] | None = None,
-        noise_snr_db: list[float] | None = None,
-        silence_pad: float | None = None,
-        channel_eq_db: float | None = None,
+        perturb: WavePerturbation | None = None,
         check_audio: bool = True,
         train_weights: list[float] | None = None,
     ) -> None:
@@ -224,11 +222,7 @@ class SpeechDataModule(L.LightningDataModule):
         self.manifest_dir = manifest_dir
         self.frames_per_second = frames_per_second
         self.check_audio = check_audio
-        self.perturb = (
-            WavePerturbation(speed_perturb, noise_snr_db, silence_pad, channel_eq_db)
-            if speed_perturb or noise_snr_db or silence_pad or channel_eq_db
-            else None
-        )
+        self.perturb = perturb
         self.datasets: dict[str, SpeechDataset] = {}
         self.train_sizes: tuple[int, ...] = ()
         self._resume_at: tuple[int, int] | None = None

@@ -9,9 +9,13 @@ model that speech begins 50 ms in, and a recording with a longer lead-in, or a s
 one, then loses its first words. A channel equaliser filters each utterance through a random
 smooth frequency response: microphones and rooms colour the spectrum, and a model trained on a
 few recordings' colouring learns it as part of the words (FSDD's speakers' average spectra lie
-16 dB apart in the lowest mel band, `benchmarks/speaker_spectra.py`). Additive noise, applied
-last so it covers the padding too, is Gaussian at a signal-to-noise ratio drawn per utterance
-from a range.
+16 dB apart in the lowest mel band, `benchmarks/speaker_spectra.py`). Reverberation puts the
+talker in a simulated room (a direct path and an exponentially decaying noise tail whose
+reverberation time is drawn per utterance): recordings made away from a close microphone carry
+their room. A low-pass filter with a cutoff drawn per utterance band-limits the channel as
+telephones, codecs and cheap microphones do (FSDD's speakers' recordings differ most above
+2.9 kHz). Additive noise, applied last so it covers the padding too, is Gaussian at a
+signal-to-noise ratio drawn per utterance from a range.
 """
 
 from __future__ import annotations
@@ -23,28 +27,65 @@ import torchaudio.functional as AF
 
 EQ_COSINES = 4  # the equaliser's gain curve: this many cosines over the mel scale, so a few broad bumps
 EQ_TAPS = 257  # linear-phase FIR: resolves those bumps at 8-16 kHz, and delays nothing once centred
+LOWPASS_TAPS = 129  # windowed sinc: a transition band of about 4% of the sample rate
+REVERB_DRR_DB = (0.0, 12.0)  # direct-to-reverberant ratio: a talker within a metre of the microphone
+REVERB_ONSET_MS = 2.5  # the first reflection's delay after the direct sound
+WAVE_KEYS = ("speed_perturb", "noise_snr_db", "silence_pad", "channel_eq_db", "reverb_rt60", "lowpass_hz")
+
+
+def _range(values: Sequence[float] | None, name: str, example: str) -> tuple[float, float] | None:
+    """A [low, high] setting, refused unless it is one."""
+    if values is None:
+        return None
+    pair = tuple(float(x) for x in values)
+    if len(pair) != 2 or pair[0] > pair[1] or pair[0] < 0:
+        raise ValueError(f"{name} must be [low, high], e.g. {example}, not {list(values)}")
+    return pair
+
+
+def _uniform(bounds: tuple[float, float], generator: torch.Generator | None) -> float:
+    low, high = bounds
+    return low + (high - low) * float(torch.rand((), generator=generator))
 
 
 class WavePerturbation:
+    """The data config's waveform settings (`WAVE_KEYS`, each off when null), validated once."""
+
     def __init__(
         self,
-        speeds: Sequence[float] | None = None,
+        speed_perturb: Sequence[float] | None = None,
         noise_snr_db: Sequence[float] | None = None,
-        silence_seconds: float | None = None,
+        silence_pad: float | None = None,
         channel_eq_db: float | None = None,
+        reverb_rt60: Sequence[float] | None = None,
+        lowpass_hz: Sequence[float] | None = None,
     ) -> None:
-        self.speeds = [float(s) for s in speeds] if speeds else []
+        self.speeds = [float(s) for s in speed_perturb] if speed_perturb else []
         if any(not 0.5 <= s <= 2.0 for s in self.speeds):
             raise ValueError(f"speed factors {self.speeds} must lie between 0.5 and 2.0")
         self.snr = tuple(float(x) for x in noise_snr_db) if noise_snr_db else None
         if self.snr is not None and (len(self.snr) != 2 or self.snr[0] > self.snr[1]):
             raise ValueError(f"noise_snr_db must be [low, high] in dB, not {list(noise_snr_db)}")
-        self.silence = float(silence_seconds or 0.0)
+        self.silence = float(silence_pad or 0.0)
         if self.silence < 0:
-            raise ValueError(f"silence_pad {silence_seconds} must be a non-negative number of seconds")
+            raise ValueError(f"silence_pad {silence_pad} must be a non-negative number of seconds")
         self.eq_db = float(channel_eq_db or 0.0)
         if self.eq_db < 0:
             raise ValueError(f"channel_eq_db {channel_eq_db} must be a non-negative gain in dB, e.g. 10")
+        self.rt60 = _range(reverb_rt60, "reverb_rt60", "[0.1, 0.6] seconds")
+        if self.rt60 is not None and self.rt60[0] <= 0:
+            raise ValueError(
+                f"reverb_rt60 {list(reverb_rt60)} must be positive reverberation times in seconds"
+            )
+        self.cutoff = _range(lowpass_hz, "lowpass_hz", "[2500, 4000]")
+        if self.cutoff is not None and self.cutoff[0] <= 0:
+            raise ValueError(f"lowpass_hz {list(lowpass_hz)} must be positive cutoffs in Hz")
+
+    @classmethod
+    def from_settings(cls, settings: dict) -> WavePerturbation | None:
+        """From a data config's `WAVE_KEYS`; None when every one of them is off."""
+        values = {key: settings.get(key) for key in WAVE_KEYS}
+        return cls(**values) if any(values.values()) else None
 
     @property
     def fastest(self) -> float:
@@ -63,11 +104,17 @@ class WavePerturbation:
         if self.silence:
             before, after = (torch.rand(2, generator=generator) * self.silence * sample_rate).long().tolist()
             wave = torch.nn.functional.pad(wave, (before, after))
+        if self.rt60 is not None:
+            room = self.room(sample_rate, generator)
+            wave = AF.fftconvolve(wave, room)[: len(wave)]
         if self.eq_db:
             wave = AF.fftconvolve(wave, self.equaliser(sample_rate, generator), mode="same")
+        if self.cutoff is not None:
+            cutoff = _uniform(self.cutoff, generator)
+            if cutoff < sample_rate / 2:
+                wave = AF.fftconvolve(wave, lowpass(cutoff, sample_rate), mode="same")
         if self.snr is not None:
-            low, high = self.snr
-            snr_db = low + (high - low) * float(torch.rand((), generator=generator))
+            snr_db = _uniform(self.snr, generator)
             power = wave.pow(2).mean().clamp_min(1e-10)
             noise = torch.randn(wave.shape, generator=generator, dtype=wave.dtype)
             wave = wave + noise * (power / 10 ** (snr_db / 10)).sqrt()
@@ -91,3 +138,28 @@ class WavePerturbation:
         window = torch.hann_window(EQ_TAPS, periodic=False, dtype=torch.float64)
         impulse = torch.cat([impulse, impulse[:1]]) * window
         return impulse.float()
+
+    def room(self, sample_rate: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """A room's impulse response: the direct sound (1 at lag 0, so nothing is delayed) and a
+        Gaussian tail decaying by 60 dB over a reverberation time drawn from `reverb_rt60`, scaled
+        to a direct-to-reverberant ratio drawn from `REVERB_DRR_DB`."""
+        rt60 = _uniform(self.rt60, generator)
+        drr_db = _uniform(REVERB_DRR_DB, generator)
+        onset = max(1, round(REVERB_ONSET_MS / 1000 * sample_rate))
+        times = (
+            torch.arange(onset, max(onset + 1, round(rt60 * sample_rate)), dtype=torch.float64) / sample_rate
+        )
+        tail = torch.randn(len(times), generator=generator, dtype=torch.float64) * 10 ** (-3 * times / rt60)
+        tail = tail * (10 ** (-drr_db / 10) / tail.pow(2).sum()).sqrt()
+        impulse = torch.zeros(onset + len(tail), dtype=torch.float64)
+        impulse[0] = 1.0
+        impulse[onset:] = tail
+        return impulse.float()
+
+
+def lowpass(cutoff: float, sample_rate: int) -> torch.Tensor:
+    """A linear-phase low-pass FIR (Hann-windowed sinc, unit gain at 0 Hz) at `cutoff` Hz."""
+    lags = torch.arange(LOWPASS_TAPS, dtype=torch.float64) - LOWPASS_TAPS // 2
+    impulse = torch.special.sinc(2 * cutoff / sample_rate * lags)
+    impulse = impulse * torch.hann_window(LOWPASS_TAPS, periodic=False, dtype=torch.float64)
+    return (impulse / impulse.sum()).float()
