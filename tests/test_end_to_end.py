@@ -64,6 +64,25 @@ def test_train_writes_a_self_describing_best_checkpoint(trained: tuple[Path, Pat
     assert summary["train_audio_seconds"] == pytest.approx(sum(row["duration"] for row in manifest), abs=0.1)
 
 
+def test_init_from_starts_training_from_the_checkpoint_s_weights(
+    trained: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """At learning rate 0 nothing moves the weights: a run started from `init_from` ends with
+    exactly the checkpoint's, where random weights would end anywhere else."""
+    ckpt, _ = trained
+    overrides = [
+        f"paths.root={ckpt.parents[2]}",
+        f"paths.output_dir={tmp_path / 'run'}",
+        *TINY_DATA,
+        *TINY_RUN,
+    ]
+    cfg = compose_config("train", [*overrides, f"init_from={ckpt}", "optim.optimizer.lr=0", "trainer.max_epochs=1"])
+    tuned = torch.load(train(cfg), map_location="cpu", weights_only=True)["state_dict"]
+    source = torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
+    assert tuned.keys() == source.keys()
+    assert all(torch.equal(tuned[key], source[key]) for key in source)
+
+
 def test_training_leaves_a_lexicon_an_lm_and_tuned_weights_beside_the_checkpoint(
     trained: tuple[Path, Path],
 ) -> None:

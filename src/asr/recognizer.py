@@ -124,6 +124,34 @@ class Recognizer(nn.Module):
         )
         return recognizer.eval()
 
+    def adopt_weights(self, path: str | Path) -> None:
+        """Fine-tuning (`init_from`): start from the weights of the recogniser saved at `path`,
+        trained on other data (the demo's model, say), instead of from random ones.
+
+        Its outputs must be this run's characters and its inputs this run's mel bands, or the
+        weights mean nothing here; the layers must match one for one. Feature normalisation may
+        differ: it has no weights, and fine-tuning adapts to it.
+        """
+        source = Recognizer.from_checkpoint(path)
+        if source.tokenizer.to_dict() != self.tokenizer.to_dict():
+            raise CheckpointError(
+                f"init_from {path}: its characters ({source.tokenizer.to_dict()}) are not this run's "
+                f"({self.tokenizer.to_dict()}): set data.text.normalize as it was trained"
+            )
+        mine, theirs = self.features, source.features
+        for name in ("sample_rate", "n_mels", "n_fft", "hop_length", "floor"):
+            if getattr(mine, name) != getattr(theirs, name):
+                raise CheckpointError(
+                    f"init_from {path}: its features have {name} {getattr(theirs, name)}, this run's "
+                    f"{getattr(mine, name)}: set features.* as it was trained (its hyper_parameters)"
+                )
+        try:
+            self.load_state_dict(source.state_dict())
+        except RuntimeError as err:
+            raise CheckpointError(
+                f"init_from {path}: its model is not this run's (set model.* as it was trained): {err}"
+            ) from err
+
 
 def pick_device(device: str) -> torch.device:
     if device == "auto":

@@ -60,6 +60,9 @@ def train(cfg: DictConfig) -> Path:
         augment=_plain(cfg.augment) if cfg.augment else None,
         on_error=on_error,
     )
+    if cfg.init_from and resume_from is None:
+        module.recognizer.adopt_weights(cfg.init_from)
+        log.info("starting from the weights of %s", cfg.init_from)
     if decoder.name == "joint" and module.recognizer.attention is None:
         raise ValueError("decoder=joint decodes a model with an attention decoder: add model=ctc_attention")
     datamodule = SpeechDataModule(
