@@ -52,6 +52,7 @@ LEVERS = [
     ("the same, VTLP 0.2 instead of 0.1", None, "robustness-festival-vtlp02-speed.json"),
     ("Festival speaking 2000, VTLP, speed 0.9-1.2", None, "robustness-festival2000-vtlp-speed.json"),
     ("the demo's defaults as committed (`--train`)", None, "robustness-default.json"),
+    ("the same, `seed=1`", None, "robustness-default-seed1.json"),
 ]
 
 

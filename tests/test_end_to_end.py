@@ -76,7 +76,9 @@ def test_init_from_starts_training_from_the_checkpoint_s_weights(
         *TINY_DATA,
         *TINY_RUN,
     ]
-    cfg = compose_config("train", [*overrides, f"init_from={ckpt}", "optim.optimizer.lr=0", "trainer.max_epochs=1"])
+    cfg = compose_config(
+        "train", [*overrides, f"init_from={ckpt}", "optim.optimizer.lr=0", "trainer.max_epochs=1"]
+    )
     tuned = torch.load(train(cfg), map_location="cpu", weights_only=True)["state_dict"]
     source = torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
     assert tuned.keys() == source.keys()
