@@ -54,6 +54,7 @@ LEVERS = [
     ("Festival speaking 2000, VTLP, speed 0.9-1.2", None, "robustness-festival2000-vtlp-speed.json"),
     ("the demo's defaults as committed (`--train`)", None, "robustness-default.json"),
     ("the same, `seed=1`", None, "robustness-default-seed1.json"),
+    ("the same, `seed=2`", None, "robustness-default-seed2.json"),
 ]
 
 
