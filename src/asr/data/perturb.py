@@ -3,7 +3,7 @@
 Speed perturbation resamples the waveform as if it had been recorded at `factor` times the
 sample rate: tempo and pitch change together, as in Kaldi's recipes. It has to happen on the
 waveform, before the device computes features, so it belongs in the workers. Silence padding
-adds up to `silence_seconds` of silence before and after each utterance (drawn per side): a
+adds up to `silence_pad` seconds of silence before and after each utterance (drawn per side): a
 corpus whose utterances all start and end the same way (eSpeak NG's, 50 ms) otherwise teaches the
 model that speech begins 50 ms in, and a recording with a longer lead-in, or a segment of a long
 one, then loses its first words. A channel equaliser filters each utterance through a random
@@ -34,12 +34,12 @@ WAVE_KEYS = ("speed_perturb", "noise_snr_db", "silence_pad", "channel_eq_db", "r
 
 
 def _range(values: Sequence[float] | None, name: str, example: str) -> tuple[float, float] | None:
-    """A [low, high] setting, refused unless it is one."""
+    """A [low, high] setting of positive values, refused unless it is one."""
     if values is None:
         return None
     pair = tuple(float(x) for x in values)
-    if len(pair) != 2 or pair[0] > pair[1] or pair[0] < 0:
-        raise ValueError(f"{name} must be [low, high], e.g. {example}, not {list(values)}")
+    if len(pair) != 2 or not 0 < pair[0] <= pair[1]:
+        raise ValueError(f"{name} must be [low, high], both positive, e.g. {example}, not {list(values)}")
     return pair
 
 
@@ -73,13 +73,7 @@ class WavePerturbation:
         if self.eq_db < 0:
             raise ValueError(f"channel_eq_db {channel_eq_db} must be a non-negative gain in dB, e.g. 10")
         self.rt60 = _range(reverb_rt60, "reverb_rt60", "[0.1, 0.6] seconds")
-        if self.rt60 is not None and self.rt60[0] <= 0:
-            raise ValueError(
-                f"reverb_rt60 {list(reverb_rt60)} must be positive reverberation times in seconds"
-            )
-        self.cutoff = _range(lowpass_hz, "lowpass_hz", "[2500, 4000]")
-        if self.cutoff is not None and self.cutoff[0] <= 0:
-            raise ValueError(f"lowpass_hz {list(lowpass_hz)} must be positive cutoffs in Hz")
+        self.cutoff = _range(lowpass_hz, "lowpass_hz", "[2500, 4000] Hz")
 
     @classmethod
     def from_settings(cls, settings: dict) -> WavePerturbation | None:
