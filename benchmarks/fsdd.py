@@ -1,7 +1,8 @@
 """Real-speech accuracy on the Free Spoken Digit Dataset (five speakers in ../shared/data/fsdd).
 
     python benchmarks/fsdd.py [--holdout SPEAKER | --loso] [--epochs N] [--budget-min M] [--average N]
-                              [--synthetic-digits N] [--festival-digits M] [--synthetic-weight W]
+                              [--synthetic-digits N] [--festival-digits M] [--piper-digits P]
+                              [--synthetic-weight W]
                               [--seeds S1,S2,...]
                               [--keep DIR] [--tag TAG] [override ...]
 
@@ -18,7 +19,8 @@ ensemble's, each run's own in `members`.
 --synthetic-digits N joins N utterances of eSpeak NG speaking the ten digits (every voice, wide
 pitch and rate, at FSDD's 8 kHz; generated once under data/) to training at sampling weight W
 (`data.train_weights`): joint training with a synthetic corpus; --festival-digits M adds M
-spoken by Festival's voices to that corpus (`data.corpus.festival_size`). Extra
+spoken by Festival's voices to that corpus (`data.corpus.festival_size`), --piper-digits P adds P
+by Piper's (`data.corpus.piper_size`). Extra
 arguments are Hydra overrides of conf/train.yaml. Prints Markdown rows and writes
 benchmarks/results/fsdd[-SPEAKER|-loso][-TAG].json: WER and CER of both decoders, the tuned
 decoder, training wall time and throughput in seconds of audio per second (all epochs' audio over
@@ -41,8 +43,7 @@ from omegaconf import DictConfig
 from provenance import commit, machine
 
 from asr.averaging import average_run
-from asr.data.corpora import prepare
-from asr.data.corpora.festival import VOICES, installed
+from asr.data.corpora import festival, piper, prepare
 from asr.data.corpora.fsdd import DIGITS
 from asr.decoder_config import DecoderConfig
 from asr.evaluation import evaluate
@@ -51,14 +52,17 @@ from asr.training import train
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def synthetic_digits(size: int, festival: int = 0) -> Path:
+def synthetic_digits(size: int, festival_size: int = 0, piper_size: int = 0) -> Path:
     """The training manifest of `size` utterances of eSpeak NG saying one digit word: every voice
     (none held out, FSDD is the test), pitch 0-99 and 120-240 words a minute for variety, written
-    at 8 kHz so that they have FSDD's band and no more; and `festival` more by Festival's voices
-    (`data.corpus.festival_size`, which needs Festival installed)."""
-    if festival and not installed(VOICES):
+    at 8 kHz so that they have FSDD's band and no more; and `festival_size` more by Festival's
+    voices, `piper_size` by Piper's (which need Festival, and Piper's wheels, installed)."""
+    if festival_size and not festival.installed(festival.VOICES):
         raise SystemExit("--festival-digits needs Festival: apt-get install festival festvox-kdlpc16k")
-    root = ROOT / "data" / f"synthetic-digits-{size}{f'-festival-{festival}' if festival else ''}"
+    if piper_size and not piper.installed(piper.VOICES):
+        raise SystemExit("--piper-digits needs Piper's voices: pip install 'asr[voices]'")
+    name = f"synthetic-digits-{size}{f'-festival-{festival_size}' if festival_size else ''}"
+    root = ROOT / "data" / f"{name}{f'-piper-{piper_size}' if piper_size else ''}"
     manifests = prepare(
         "synthetic",
         root,
@@ -73,7 +77,8 @@ def synthetic_digits(size: int, festival: int = 0) -> Path:
         pitch=[0, 99],
         rate=[120, 240],
         sample_rate=8000,
-        festival_size=festival,
+        festival_size=festival_size,
+        piper_size=piper_size,
     )
     return manifests["train"]
 
@@ -234,6 +239,7 @@ def main() -> None:
     )
     parser.add_argument("--synthetic-digits", type=int, default=0, help="join N eSpeak NG digit utterances")
     parser.add_argument("--festival-digits", type=int, default=0, help="and N by Festival's voices")
+    parser.add_argument("--piper-digits", type=int, default=0, help="and N by Piper's voices")
     parser.add_argument("--synthetic-weight", type=float, default=1.0, help="their sampling weight")
     parser.add_argument(
         "--keep",
@@ -258,8 +264,9 @@ def main() -> None:
         "machine": machine(),
     }
     joined = None
-    if args.synthetic_digits or args.festival_digits:
-        joined = (synthetic_digits(args.synthetic_digits, args.festival_digits), args.synthetic_weight)
+    if args.synthetic_digits or args.festival_digits or args.piper_digits:
+        manifest = synthetic_digits(args.synthetic_digits, args.festival_digits, args.piper_digits)
+        joined = (manifest, args.synthetic_weight)
         provenance["joined"] = {"manifest": str(joined[0]), "weight": joined[1]}
     if args.keep and (args.loso or args.mean_of):
         parser.error("--keep keeps one run: use it with --holdout SPEAKER or the official split")

