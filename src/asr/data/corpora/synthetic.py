@@ -94,6 +94,9 @@ WORD_STARTS = "word_starts.jsonl"
 FORMAT = 2
 FESTIVAL = "festival:"  # the prefix of a Festival voice's name among the corpus's voices
 PIPER = "piper:"  # and of a Piper voice's
+# Piper's utterances are spoken in jobs of this many, each seeded by its first index: a voice's
+# whole share in one job would leave all but one worker idle for minutes.
+PIPER_JOB = 100
 
 
 @dataclass(frozen=True)
@@ -252,7 +255,7 @@ def _speak_voice(job: tuple[list[Item], Path, int, int]) -> list[tuple[Utterance
             waves, rate = festival.synthesize(items[0].voice.removeprefix(FESTIVAL), lines)
         else:
             lines = [(item.text, item.rate) for item in items]
-            waves, rate = piper.synthesize(items[0].voice.removeprefix(PIPER), lines, seed)
+            waves, rate = piper.synthesize(items[0].voice.removeprefix(PIPER), lines, seed + items[0].index)
         unknown = [[math.nan] * len(item.text.split()) for item in items]
         return [
             _write(i, w, rate, root, sample_rate, s) for i, w, s in zip(items, waves, unknown, strict=True)
@@ -306,9 +309,10 @@ def generate(
     ):
         return manifests
     items = plan(cfg)
-    by_voice: dict[tuple[str, str], list[Item]] = {}
+    by_voice: dict[tuple[str, str, int], list[Item]] = {}
     for item in items:
-        by_voice.setdefault((item.split, item.voice), []).append(item)
+        job = item.index // PIPER_JOB if item.voice.startswith(PIPER) else 0
+        by_voice.setdefault((item.split, item.voice, job), []).append(item)
     jobs = [(group, root, cfg.sample_rate, cfg.seed) for group in by_voice.values()]
     log.info("generating %d utterances in %d voices under %s", len(items), len(jobs), root)
     context = multiprocessing.get_context("fork")
