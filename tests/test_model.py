@@ -162,3 +162,17 @@ def test_bf16_autocast_is_recognised_as_casting_the_cudnn_recurrence_to_fp16(
     monkeypatch.setattr(torch, "is_autocast_enabled", lambda device="cuda": device == "cuda")
     monkeypatch.setattr(torch, "get_autocast_dtype", lambda device: dtype)
     assert recurrent.cudnn_casts_to_fp16(x) is fp32
+
+
+@pytest.mark.parametrize("supported, fp32", [(False, True), (True, False)])
+def test_cpu_bf16_autocast_runs_the_recurrence_in_fp32_where_onednn_has_no_bf16(
+    supported: bool, fp32: bool, monkeypatch
+) -> None:
+    """On an AVX2-only CPU autocast's bf16 LSTM kernel cannot be created; elsewhere bf16 stays.
+    The CPU's support is simulated, so both answers are checked on any machine."""
+    from asr import recurrent
+
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: supported)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert recurrent.onednn_lacks_bf16(torch.zeros(1)) is fp32
+    assert recurrent.onednn_lacks_bf16(torch.zeros(1)) is False

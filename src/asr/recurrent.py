@@ -37,6 +37,19 @@ def cudnn_casts_to_fp16(x: torch.Tensor) -> bool:
     )
 
 
+def onednn_lacks_bf16(x: torch.Tensor) -> bool:
+    """True under CPU bf16 autocast on a CPU without oneDNN's bf16 support (AVX2 only, no AVX-512):
+    autocast sends the LSTM to oneDNN's bf16 kernel, which then cannot be created there ("could not
+    create a primitive descriptor"), so `trainer=cpu trainer.precision=bf16-mixed` would crash at
+    the first step. The recurrence then runs in float32 instead."""
+    return (
+        not x.is_cuda
+        and torch.is_autocast_enabled("cpu")
+        and torch.get_autocast_dtype("cpu") == torch.bfloat16
+        and not torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    )
+
+
 class TorchRecurrence(nn.Module):
     """A torch recurrent module (`nn.LSTM`, `nn.GRU`, `nn.RNN`), padded in and out, with padding
     that never reaches it in either direction. Two ways to run it, equal to float32 rounding
@@ -86,8 +99,8 @@ class TorchRecurrence(nn.Module):
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         run = self.packed if self.runs_packed(x) else self.padded
-        if cudnn_casts_to_fp16(x):
-            with torch.autocast("cuda", enabled=False):
+        if cudnn_casts_to_fp16(x) or onednn_lacks_bf16(x):
+            with torch.autocast(x.device.type, enabled=False):
                 return run(x.float(), lengths)
         return run(x, lengths)
 
