@@ -43,6 +43,7 @@ def main() -> None:
     args = parser.parse_args()
     with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
         cfg = compose("train", [f"paths.root={ROOT}"])
+    on_error = OnError.parse(cfg.data.on_error, "data.on_error")
     tokenizer = CharTokenizer()
     torch.manual_seed(0)
     module = SpeechRecognizer(
@@ -55,7 +56,7 @@ def main() -> None:
             sample_rate=cfg.features.sample_rate,
             seed=cfg.seed,
             frames_per_second=module.recognizer.frames_per_second,
-            **data_settings(_plain(cfg.data) | {"silence_pad": silence_pad}, OnError.RAISE),
+            **data_settings(_plain(cfg.data) | {"silence_pad": silence_pad}, on_error),
         )
         data.prepare_data()
         data.setup("fit")
