@@ -1,6 +1,6 @@
 """Training step on the CPU with packed against padded recurrence, on the demo's own batches.
 
-    python benchmarks/recurrence_speed.py [--batches 20] [--rounds 3]
+    python benchmarks/recurrence_speed.py [--batches 20] [--rounds 3] [--paths padded] [override ...]
 
 Takes the first training batches of the embedded corpus exactly as training builds them (60 s
 duration batches, silence padding of the default config, `data/synthetic` generated first if
@@ -14,6 +14,7 @@ benchmarks/results/recurrence_speed.json (seconds of audio per second of trainin
 from __future__ import annotations
 
 import argparse
+import shlex
 import time
 from pathlib import Path
 
@@ -39,10 +40,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--paths", nargs="+", choices=("packed", "padded"), default=["packed", "padded"])
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "recurrence_speed.json")
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides of conf/train.yaml")
     args = parser.parse_args()
     with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
-        cfg = compose("train", [f"paths.root={ROOT}"])
+        cfg = compose("train", [f"paths.root={ROOT}", *args.overrides])
     on_error = OnError.parse(cfg.data.on_error, "data.on_error")
     tokenizer = CharTokenizer()
     torch.manual_seed(0)
@@ -63,7 +66,7 @@ def main() -> None:
         batches = [b for _, b in zip(range(args.batches), data.train_dataloader(), strict=False)]
         audio = sum(int(b.wave_lengths.sum()) for b in batches) / cfg.features.sample_rate
         padded_audio = sum(b.waves.numel() for b in batches) / cfg.features.sample_rate
-        seconds: dict[str, list[float]] = {"packed": [], "padded": []}
+        seconds: dict[str, list[float]] = {path: [] for path in args.paths}
         for _ in range(args.rounds):
             for path in seconds:
                 original = TorchRecurrence.forward
@@ -93,7 +96,11 @@ def main() -> None:
                 f"| {silence_pad} | {path} | {audio:.0f} s ({padded_audio:.0f} s padded) | {best:.2f} s "
                 f"| {audio / best:.1f} |"
             )
-    command = f"python benchmarks/recurrence_speed.py --batches {args.batches} --rounds {args.rounds}"
+    command = " ".join(
+        ["python benchmarks/recurrence_speed.py", f"--batches {args.batches} --rounds {args.rounds}"]
+        + [f"--paths {' '.join(args.paths)}"] * (args.paths != ["packed", "padded"])
+        + [shlex.quote(o) for o in args.overrides]
+    )
     write_result(args.out, command, threads=torch.get_num_threads(), rows=rows)
 
 
