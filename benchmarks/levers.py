@@ -58,6 +58,8 @@ LEVERS = [
     ("the demo's defaults as committed (`--train`)", None, "robustness-default.json"),
     ("the same, `seed=1`", None, "robustness-default-seed1.json"),
     ("the same, `seed=2`", None, "robustness-default-seed2.json"),
+    ("the demo's defaults, 3x192 instead of 3x256 (`model.hidden_size=192`)", None, "robustness-h192.json"),
+    ("the demo's defaults, 2x256 instead of 3x256 (`model.num_layers=2`)", None, "robustness-l2.json"),
 ]
 
 
