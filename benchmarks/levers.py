@@ -60,6 +60,8 @@ LEVERS = [
     ("the same, `seed=2`", None, "robustness-default-seed2.json"),
     ("the demo's defaults, 3x192 instead of 3x256 (`model.hidden_size=192`)", None, "robustness-h192.json"),
     ("the demo's defaults, 2x256 instead of 3x256 (`model.num_layers=2`)", None, "robustness-l2.json"),
+    ("the demo's defaults, 40 ms encoder steps (`model.stride=4`)", None, "robustness-stride4.json"),
+    ("the same, 4 epochs instead of 5", None, "robustness-stride4-epochs4.json"),
 ]
 
 
