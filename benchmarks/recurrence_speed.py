@@ -1,6 +1,6 @@
 """Training step on the CPU with packed against padded recurrence, on the demo's own batches.
 
-    python benchmarks/recurrence_speed.py [--batches 20] [--rounds 3] [--paths padded] [override ...]
+    python benchmarks/recurrence_speed.py [--batches 20] [--rounds 3] [--paths padded] [--bf16] [override ...]
 
 Takes the first training batches of the embedded corpus exactly as training builds them (60 s
 duration batches, silence padding of the default config, `data/synthetic` generated first if
@@ -41,6 +41,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--paths", nargs="+", choices=("packed", "padded"), default=["packed", "padded"])
+    parser.add_argument("--bf16", action="store_true", help="forward under CPU bf16 autocast")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "recurrence_speed.json")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides of conf/train.yaml")
     args = parser.parse_args()
@@ -74,7 +75,9 @@ def main() -> None:
                 try:
                     start = time.perf_counter()
                     for batch in batches:
-                        module._losses(batch)[0].mean().backward()
+                        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+                            loss = module._losses(batch)[0].mean()
+                        loss.backward()
                     seconds[path].append(time.perf_counter() - start)
                 finally:
                     TorchRecurrence.forward = original
@@ -99,9 +102,16 @@ def main() -> None:
     command = " ".join(
         ["python benchmarks/recurrence_speed.py", f"--batches {args.batches} --rounds {args.rounds}"]
         + [f"--paths {' '.join(args.paths)}"] * (args.paths != ["packed", "padded"])
+        + ["--bf16"] * args.bf16
         + [shlex.quote(o) for o in args.overrides]
     )
-    write_result(args.out, command, threads=torch.get_num_threads(), rows=rows)
+    write_result(
+        args.out,
+        command,
+        threads=torch.get_num_threads(),
+        onednn_bf16=torch.ops.mkldnn._is_mkldnn_bf16_supported(),
+        rows=rows,
+    )
 
 
 if __name__ == "__main__":
