@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import sys
 import time
 from pathlib import Path
 
@@ -99,12 +100,7 @@ def main() -> None:
                 f"| {silence_pad} | {path} | {audio:.0f} s ({padded_audio:.0f} s padded) | {best:.2f} s "
                 f"| {audio / best:.1f} |"
             )
-    command = " ".join(
-        ["python benchmarks/recurrence_speed.py", f"--batches {args.batches} --rounds {args.rounds}"]
-        + [f"--paths {' '.join(args.paths)}"] * (args.paths != ["packed", "padded"])
-        + ["--bf16"] * args.bf16
-        + [shlex.quote(o) for o in args.overrides]
-    )
+    command = " ".join(["python", "benchmarks/recurrence_speed.py", *map(shlex.quote, sys.argv[1:])])
     write_result(
         args.out,
         command,
