@@ -8,6 +8,7 @@ import torch
 from hydra import compose, initialize_config_dir
 
 from asr.data.datamodule import SpeechDataModule, SpeechDataset, loader_workers
+from asr.data.perturb import WavePerturbation
 from asr.data.sampler import Draw
 from asr.text import CharTokenizer
 from asr.training import train
@@ -55,6 +56,21 @@ def test_joined_training_manifests_are_drawn_by_their_weights(tiny_corpus) -> No
     assert sum(i >= sizes[0] for i in set(drawn)) == round(0.5 * sizes[1])
     expected = 2 * sum(u.duration for u in rows[: sizes[0]]) + 0.5 * sum(u.duration for u in rows[sizes[0] :])
     assert data.epoch_audio_seconds() == pytest.approx(expected)
+
+
+def test_training_batches_stay_within_the_cap_once_perturbed(tiny_corpus) -> None:
+    """The padded batch the model receives, after speed perturbation and silence padding, is what
+    `batch_seconds` caps; validation (unperturbed) is cut by the recordings as before."""
+    perturb = WavePerturbation(speed_perturb=[0.9, 1.0, 1.1], silence_pad=0.25)
+    splits = [str(tiny_corpus[split]) for split in ("train", "val", "test")]
+    data = SpeechDataModule(*splits, CharTokenizer(), batch_seconds=6.0, perturb=perturb, seed=3)
+    data.setup("fit")
+    loader = data.train_dataloader()
+    for epoch in range(3):
+        loader.batch_sampler.set_epoch(epoch)
+        sizes = [batch.waves.numel() for batch in loader]
+        assert len(sizes) == len(loader.batch_sampler) and max(sizes) <= 6.0 * 16000 + 2 * len(sizes)
+    assert loader.batch_sampler.lengths is not None and data.val_dataloader().batch_sampler.lengths is None
 
 
 def test_weights_not_one_per_training_manifest_are_refused() -> None:

@@ -136,3 +136,17 @@ def test_data_settings_make_one_perturbation_or_none() -> None:
     assert WavePerturbation.from_settings(off | {"reverb_rt60": None, "lowpass_hz": None}) is None
     perturb = WavePerturbation.from_settings(off | {"lowpass_hz": [3000, 3000], "batch_seconds": 60})
     assert perturb is not None and perturb.cutoff == (3000.0, 3000.0)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_seconds_foretells_the_length_of_the_perturbed_waveform(seed: int) -> None:
+    perturb = WavePerturbation(speed_perturb=[0.9, 1.0, 1.1, 1.2], silence_pad=0.25, noise_snr_db=[15, 40])
+    wave = torch.randn(23456)
+    out = perturb(wave, 16000, torch.Generator().manual_seed(seed))
+    assert perturb.seconds(len(wave) / 16000, seed, 16000) * 16000 == pytest.approx(len(out), abs=1)
+
+
+def test_only_speed_and_silence_retime() -> None:
+    assert WavePerturbation(speed_perturb=[0.9, 1.1]).retimes
+    assert WavePerturbation(silence_pad=0.1).retimes
+    assert not WavePerturbation(speed_perturb=[1.0], noise_snr_db=[10, 20], channel_eq_db=6).retimes

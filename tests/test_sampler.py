@@ -3,6 +3,7 @@ from collections import Counter
 
 import pytest
 
+from asr.data.perturb import WavePerturbation
 from asr.data.sampler import CorpusMix, Draw, DurationBatchSampler, duration_batches
 
 DURATIONS = [random.Random(3).uniform(0.5, 15.0) for _ in range(500)]
@@ -172,3 +173,41 @@ def test_a_mixed_epoch_resumes_where_it_left_off() -> None:
 def test_bad_weights_are_refused_naming_the_setting(sizes, weights, message) -> None:
     with pytest.raises(ValueError, match=message):
         CorpusMix(sizes, weights)
+
+
+def _perturbed(sampler: DurationBatchSampler, perturb: WavePerturbation, epoch: int) -> list[list[float]]:
+    """Each batch's lengths once perturbed as its worker will perturb it."""
+    sampler.set_epoch(epoch)
+    return [[perturb.seconds(DURATIONS[d.index], d.seed, 16000) for d in batch] for batch in sampler]
+
+
+def test_batches_cut_by_perturbed_length_keep_the_perturbed_padding_within_the_cap() -> None:
+    perturb = WavePerturbation(speed_perturb=[0.9, 1.0, 1.1, 1.2], silence_pad=0.25)
+    by_recording = DurationBatchSampler(DURATIONS, 60.0, seed=5, draws=True)
+    by_perturbed = DurationBatchSampler(
+        DURATIONS, 60.0, seed=5, draws=True, lengths=lambda s, seed: perturb.seconds(s, seed, 16000)
+    )
+    for epoch in range(3):
+        recorded = _perturbed(by_recording, perturb, epoch)
+        perturbed = _perturbed(by_perturbed, perturb, epoch)
+        assert all(max(b) * len(b) <= 60.0 for b in perturbed)
+        assert len(perturbed) == len(by_perturbed)
+        padding = sum(max(b) * len(b) - sum(b) for b in perturbed) / sum(map(sum, perturbed))
+        assert padding < 0.02 < sum(max(b) * len(b) - sum(b) for b in recorded) / sum(map(sum, recorded))
+
+
+def test_perturbed_batches_change_with_the_epoch_and_resume_where_they_left_off() -> None:
+    perturb = WavePerturbation(speed_perturb=[0.9, 1.1], silence_pad=0.25)
+    sampler = DurationBatchSampler(
+        DURATIONS, 60.0, seed=5, draws=True, lengths=lambda s, seed: perturb.seconds(s, seed, 16000)
+    )
+    assert sorted(map(sorted, sampler._epoch_batches(1))) != sorted(map(sorted, sampler._epoch_batches(2)))
+    epoch2 = drawn(sampler, epoch=2)
+    sampler.start_at(2, 4)
+    resumed = [d for batch in sampler for d in batch]
+    assert resumed == epoch2[len(epoch2) - len(resumed) :] and len(resumed) < len(epoch2)
+
+
+def test_perturbed_lengths_without_draws_are_refused() -> None:
+    with pytest.raises(ValueError, match="need draws"):
+        DurationBatchSampler(DURATIONS, 60.0, lengths=lambda s, seed: s)

@@ -273,6 +273,9 @@ class SpeechDataModule(L.LightningDataModule):
             start += size
         return seconds
 
+    def _perturbed_seconds(self, duration: float, seed: int) -> float:
+        return self.perturb.seconds(duration, seed, self.sample_rate)
+
     def state_dict(self) -> dict:
         """Where training stands in its epoch, saved in every checkpoint: the batches this rank's
         training loop has taken (not what the loader has prefetched)."""
@@ -298,6 +301,7 @@ class SpeechDataModule(L.LightningDataModule):
             pad=training,
             draws=training,
             mix=self.mix() if training else None,
+            lengths=self._perturbed_seconds if training and self.perturb and self.perturb.retimes else None,
         )
         if training and self._resume_at is not None:
             sampler.start_at(*self._resume_at)

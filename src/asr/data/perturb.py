@@ -82,6 +82,11 @@ class WavePerturbation:
         return cls(**values) if any(values.values()) else None
 
     @property
+    def retimes(self) -> bool:
+        """Whether it changes an utterance's length (speed perturbation or silence padding)."""
+        return any(s != 1.0 for s in self.speeds) or self.silence > 0
+
+    @property
     def fastest(self) -> float:
         """The largest speed factor: the one that shortens audio most."""
         return max(self.speeds, default=1.0)
@@ -91,12 +96,10 @@ class WavePerturbation:
     ) -> torch.Tensor:
         """Perturb `wave`; every random draw comes from `generator` (seeded per utterance and epoch
         in training, see `sampler.Draw`), the global generator when none is given."""
-        if self.speeds:
-            factor = self.speeds[int(torch.randint(len(self.speeds), (), generator=generator))]
-            if factor != 1.0:
-                wave = AF.resample(wave, round(sample_rate * factor), sample_rate)
-        if self.silence:
-            before, after = (torch.rand(2, generator=generator) * self.silence * sample_rate).long().tolist()
+        factor, before, after = self._timing(sample_rate, generator)
+        if factor != 1.0:
+            wave = AF.resample(wave, round(sample_rate * factor), sample_rate)
+        if before or after:
             wave = torch.nn.functional.pad(wave, (before, after))
         if self.rt60 is not None:
             room = self.room(sample_rate, generator)
@@ -113,6 +116,24 @@ class WavePerturbation:
             noise = torch.randn(wave.shape, generator=generator, dtype=wave.dtype)
             wave = wave + noise * (power / 10 ** (snr_db / 10)).sqrt()
         return wave
+
+    def _timing(self, sample_rate: int, generator: torch.Generator | None) -> tuple[float, int, int]:
+        """The speed factor and the silence before and after (samples): the generator's first
+        draws, so `seconds` can know an utterance's length before its waveform is read."""
+        factor = 1.0
+        if self.speeds:
+            factor = self.speeds[int(torch.randint(len(self.speeds), (), generator=generator))]
+        before = after = 0
+        if self.silence:
+            before, after = (torch.rand(2, generator=generator) * self.silence * sample_rate).long().tolist()
+        return factor, before, after
+
+    def seconds(self, duration: float, seed: int, sample_rate: int) -> float:
+        """How long an utterance of `duration` seconds will be once perturbed from `seed` (the
+        `sampler.Draw` seed its worker will use): what training batches are cut by, so a batch's
+        padding is what the perturbed waveforms leave, not what their recordings would."""
+        factor, before, after = self._timing(sample_rate, torch.Generator().manual_seed(seed))
+        return duration * sample_rate / round(sample_rate * factor) + (before + after) / sample_rate
 
     def equaliser(self, sample_rate: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """A linear-phase FIR whose gain in dB is a random sum of cosines over the mel scale, scaled

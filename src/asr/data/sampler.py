@@ -4,7 +4,7 @@ resumable mid-epoch; corpora mixed by sampling weight when training joins severa
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import cycle, islice
 from typing import NamedTuple
@@ -94,10 +94,16 @@ class DurationBatchSampler(Sampler[list[int] | list[Draw]]):
     With `draws=True` (training) batches hold `Draw`s, which carry each utterance's perturbation
     seed; `start_at` makes the next iteration begin inside an epoch, where a resumed run left off.
 
-    With a `mix` (joined corpora, training) each epoch batches its own draw of utterances. An epoch
-    is always as many batches as the first one (Lightning fixes an epoch's length when it starts
-    training): a later draw that packs into more batches leaves the surplus out (its batches are
-    shuffled, so chance decides which), one that packs into fewer repeats its first batches.
+    With `lengths` (training with speed perturbation or silence padding: the seconds a draw will
+    last once perturbed, from its recorded seconds and its seed) each epoch's batches are cut by
+    those lengths instead of the recorded ones, so a batch holds waveforms of similar length
+    after perturbation too, and its padded seconds keep within `max_seconds`.
+
+    With a `mix` (joined corpora, training) each epoch batches its own draw of utterances. With a
+    mix or `lengths`, an epoch is always as many batches as the first one (Lightning fixes an
+    epoch's length when it starts training): a later draw that packs into more batches leaves the
+    surplus out (its batches are shuffled, so chance decides which), one that packs into fewer
+    repeats its first batches.
     """
 
     def __init__(
@@ -112,6 +118,7 @@ class DurationBatchSampler(Sampler[list[int] | list[Draw]]):
         pad: bool = True,
         draws: bool = False,
         mix: CorpusMix | None = None,
+        lengths: Callable[[float, int], float] | None = None,
     ) -> None:
         if mix is not None and sum(mix.sizes) != len(durations):
             raise ValueError(
@@ -123,6 +130,8 @@ class DurationBatchSampler(Sampler[list[int] | list[Draw]]):
                 f"an utterance of {longest:.1f} s exceeds the batch cap of {max_seconds} s: "
                 "raise the cap or drop utterances that long"
             )
+        if lengths is not None and not draws:
+            raise ValueError("perturbed lengths need draws: only training perturbs its utterances")
         if not 0 <= rank < num_replicas:
             raise ValueError(f"rank {rank} is outside 0..{num_replicas - 1}")
         self.shuffle = shuffle
@@ -135,6 +144,7 @@ class DurationBatchSampler(Sampler[list[int] | list[Draw]]):
         self.durations = durations
         self.max_seconds = max_seconds
         self.mix = mix
+        self.lengths = lengths
         self.batches = self._epoch_batches(0)
         if len(self.batches) < num_replicas:
             raise ValueError(f"{len(self.batches)} batches cannot be shared by {num_replicas} ranks")
@@ -165,12 +175,20 @@ class DurationBatchSampler(Sampler[list[int] | list[Draw]]):
             if self.mix is None
             else self.mix.draw(self.seed, epoch)
         )
-        batches = duration_batches([self.durations[i] for i, _ in chosen], self.max_seconds)
+        size = len(self.durations)
+        seconds = [self.durations[i] for i, _ in chosen]
+        if self.lengths is not None:
+            seconds = [
+                self.lengths(s, draw_seed(self.seed, epoch, i + copy * size))
+                for s, (i, copy) in zip(seconds, chosen, strict=True)
+            ]
+        batches = duration_batches(seconds, self.max_seconds)
         return [[chosen[k] for k in batch] for batch in batches]
 
     def __iter__(self) -> Iterator[list[int] | list[Draw]]:
         epoch = self.epoch
-        batches = self.batches if self.mix is None else self._epoch_batches(epoch)
+        fixed = self.mix is None and self.lengths is None
+        batches = self.batches if fixed else self._epoch_batches(epoch)
         order = list(range(len(batches)))
         if self.shuffle:
             random.Random(self.seed + epoch).shuffle(order)
