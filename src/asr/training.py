@@ -22,6 +22,7 @@ from asr.data.datamodule import SpeechDataModule, data_settings
 from asr.data.manifest import OnError
 from asr.decoder_config import DecoderConfig, write_run_files
 from asr.module import SpeechRecognizer
+from asr.precision import resolve_precision
 from asr.text import CharTokenizer
 from asr.tuning import tune_decoder
 
@@ -96,7 +97,7 @@ def train(cfg: DictConfig) -> Path:
     timer = TrainTimer()
     lm_order = cfg.lm.order if "order" in cfg.lm else None
     trainer = L.Trainer(
-        **_plain(cfg.trainer),
+        **resolve_precision(_plain(cfg.trainer)),
         callbacks=[
             best,
             *epochs,
@@ -130,6 +131,7 @@ def train(cfg: DictConfig) -> Path:
         "epochs": trainer.current_epoch,
         "steps": trainer.global_step,
         "params": sum(p.numel() for p in module.parameters()),
+        "precision": trainer.precision,
         "fit_seconds": round(time.monotonic() - start, 1),
         "train_seconds": round(timer.seconds, 1),
         "train_audio_seconds": round(datamodule.epoch_audio_seconds(), 1),
