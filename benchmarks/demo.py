@@ -49,6 +49,7 @@ def main() -> None:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
         "wall_seconds": round(wall, 1),
         "fit_seconds": summary["fit_seconds"],
+        "precision": summary["precision"],
         "test_utterances": report["utterances"],
         "test_audio_seconds": report["audio_seconds"],
         **{f"{name}_{k}": report[name][k] for name in ("greedy", "beam") for k in ("wer", "cer")},
