@@ -13,10 +13,20 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def commit() -> str:
-    """`git describe --always --dirty` of the checkout: a result from uncommitted code says so."""
+def _describe() -> str:
     describe = ["git", "describe", "--always", "--dirty"]
     return subprocess.run(describe, cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+
+# Read as the benchmark starts, when it imports its code: read at the end, a benchmark that ran
+# for half an hour recorded whatever the checkout had become meanwhile (a later commit, or -dirty).
+_STARTED_FROM = _describe()
+
+
+def commit() -> str:
+    """`git describe --always --dirty` of the checkout when the benchmark started: a result from
+    uncommitted code says so."""
+    return _STARTED_FROM
 
 
 def machine() -> str:
