@@ -20,6 +20,8 @@ from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
+BF16, BATCHES = "robustness-bf16.json", "robustness-perturbed-batches.json"
+BATCHES_BF16 = "robustness-perturbed-batches-bf16.json"
 # (lever, FSDD tag, Flite result file): the tags the runs of RESULTS.md were given.
 LEVERS = [
     ("none: the recipes as they are", "baseline", "robustness.json"),
@@ -62,6 +64,11 @@ LEVERS = [
     ("the demo's defaults, 2x256 instead of 3x256 (`model.num_layers=2`)", None, "robustness-l2.json"),
     ("the demo's defaults, 40 ms encoder steps (`model.stride=4`)", None, "robustness-stride4.json"),
     ("the same, 4 epochs instead of 5", None, "robustness-stride4-epochs4.json"),
+    ("the demo's defaults, bf16 autocast (`trainer.precision=bf16-mixed`, eba791a's code)", None, BF16),
+    ("the demo's defaults, batches cut by perturbed length (df1dcae's code)", None, BATCHES),
+    ("the same, bf16 autocast: the defaults from d1d07f2 on a CPU with bf16", None, BATCHES_BF16),
+    ("the same, `seed=1`", None, "robustness-perturbed-batches-bf16-seed1.json"),
+    ("the same, `seed=2`", None, "robustness-perturbed-batches-bf16-seed2.json"),
 ]
 
 
