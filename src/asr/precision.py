@@ -1,6 +1,6 @@
 """Which precision training runs in on the CPU: `trainer.precision: auto` (conf/trainer/cpu.yaml).
 
-Under bf16 autocast a training step of the demo's recogniser takes 0.74-0.81 of float32's on a
+Under bf16 autocast a training step of the demo's recogniser takes 0.61-0.81 of float32's on a
 CPU with bf16 arithmetic in hardware (AVX-512 BF16 or AMX), and the demo's model is as accurate
 (RESULTS, "Batching by perturbed length, and bf16"). Without it oneDNN emulates bf16 or cannot
 run the LSTM in it at all (`recurrent.onednn_lacks_bf16`), so there training stays in float32.
