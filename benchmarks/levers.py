@@ -49,6 +49,7 @@ LEVERS = [
     ("the same with Festival's digits, a simulated room `data.reverb_rt60=[0.1,0.6]`", "fd-reverb", None),
     ("the same with Festival's digits, started from the demo's model (`init_from`)", "fd-init-demo", None),
     ("the same, without Festival's digits", "init-demo", None),
+    ("started from the demo's model, batches by perturbed length, bf16", "fd-init-demo-bf16", None),
     ("Festival's ked_diphone speaking 1000 more training utterances", None, "robustness-festival.json"),
     ("the same, VTLP on top (the default from 0acf105)", None, "robustness-festival-vtlp.json"),
     ("the same, speed perturbation 0.9-1.2", None, "robustness-festival-vtlp-speed.json"),
