@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from asr.data.perturb import REVERB_DRR_DB, WavePerturbation
+from asr.data.perturb import REVERB_DRR_DB, WavePerturbation, seeded
 
 
 @pytest.mark.parametrize("factor", [0.9, 1.1])
@@ -142,7 +142,7 @@ def test_data_settings_make_one_perturbation_or_none() -> None:
 def test_seconds_foretells_the_length_of_the_perturbed_waveform(seed: int) -> None:
     perturb = WavePerturbation(speed_perturb=[0.9, 1.0, 1.1, 1.2], silence_pad=0.25, noise_snr_db=[15, 40])
     wave = torch.randn(23456)
-    out = perturb(wave, 16000, torch.Generator().manual_seed(seed))
+    out = perturb(wave, 16000, seeded(seed))
     assert perturb.seconds(len(wave) / 16000, seed, 16000) * 16000 == pytest.approx(len(out), abs=1)
 
 

@@ -34,5 +34,5 @@ def resolve_precision(trainer: dict) -> dict:
             "give a precision Lightning takes, e.g. trainer.precision=16-mixed"
         )
     precision = "bf16-mixed" if native_bf16() else "32-true"
-    log.info("trainer.precision=auto: %s (bf16 in hardware: %s)", precision, precision != "32-true")
+    log.info("trainer.precision=auto: %s", precision)
     return trainer | {"precision": precision}

@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader, Dataset
 from asr.data.audio import AudioError
 from asr.data.corpora import prepare
 from asr.data.manifest import OnError, Utterance, apply_error_policy, read_manifest
-from asr.data.perturb import WAVE_KEYS, WavePerturbation
+from asr.data.perturb import WAVE_KEYS, WavePerturbation, seeded
 from asr.data.sampler import CorpusMix, Draw, DurationBatchSampler
 from asr.text import CharTokenizer
 
@@ -75,7 +75,7 @@ class SpeechDataset(Dataset):
                 return None
             raise AudioError(f"{err} (set data.on_error=skip to skip unreadable files)") from err
         if self.perturb is not None:
-            generator = None if seed is None else torch.Generator().manual_seed(seed)
+            generator = None if seed is None else seeded(seed)
             wave = self.perturb(wave, self.sample_rate, generator)
         return wave, tokens, utt.label, utt.speaker_key
 

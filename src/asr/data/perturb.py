@@ -43,6 +43,13 @@ def _range(values: Sequence[float] | None, name: str, example: str) -> tuple[flo
     return pair
 
 
+def seeded(seed: int) -> torch.Generator:
+    """The generator an utterance's perturbation draws from, given its `sampler.Draw` seed: one
+    construction, shared by the worker that perturbs and by `WavePerturbation.seconds`, which
+    must replay the same first draws."""
+    return torch.Generator().manual_seed(seed)
+
+
 def _uniform(bounds: tuple[float, float], generator: torch.Generator | None) -> float:
     low, high = bounds
     return low + (high - low) * float(torch.rand((), generator=generator))
@@ -132,7 +139,7 @@ class WavePerturbation:
         """How long an utterance of `duration` seconds will be once perturbed from `seed` (the
         `sampler.Draw` seed its worker will use): what training batches are cut by, so a batch's
         padding is what the perturbed waveforms leave, not what their recordings would."""
-        factor, before, after = self._timing(sample_rate, torch.Generator().manual_seed(seed))
+        factor, before, after = self._timing(sample_rate, seeded(seed))
         return duration * sample_rate / round(sample_rate * factor) + (before + after) / sample_rate
 
     def equaliser(self, sample_rate: int, generator: torch.Generator | None = None) -> torch.Tensor:
