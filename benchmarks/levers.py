@@ -22,6 +22,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 BF16, BATCHES = "robustness-bf16.json", "robustness-perturbed-batches.json"
 BATCHES_BF16 = "robustness-perturbed-batches-bf16.json"
+PIPER_BF16 = "robustness-piper1000-bf16.json"
 # (lever, FSDD tag, Flite result file): the tags the runs of RESULTS.md were given.
 LEVERS = [
     ("none: the recipes as they are", "baseline", "robustness.json"),
@@ -70,6 +71,21 @@ LEVERS = [
     ("the same, bf16 autocast: the defaults from d1d07f2 on a CPU with bf16", None, BATCHES_BF16),
     ("the same, `seed=1`", None, "robustness-perturbed-batches-bf16-seed1.json"),
     ("the same, `seed=2`", None, "robustness-perturbed-batches-bf16-seed2.json"),
+    ("the demo's defaults with Piper's joe speaking 1000 more (6248c63's defaults)", None, PIPER_BF16),
+    ("started from that model (`init_from`) instead of the demo's", "fd-init-piper", None),
+]
+# (lever, benchmarks/speaker_warp.py result, its pick or average): one factor per test speaker.
+WARP = "speaker-warp-fd-init-piper.json"
+WARPS = [
+    (
+        "scoring-time warp of the speaker's features, factor by the beam hypotheses' posterior",
+        WARP,
+        "by_hypothesis_log_posterior",
+    ),
+    ("the same, factor by the frames' best-token probability", WARP, "by_best_frame_log_prob"),
+    ("the same, factor by the features' per-band deviations", WARP, "by_minus_profile_distance"),
+    ("the same, the best factor for each speaker (an oracle: chosen on the transcripts)", WARP, "oracle"),
+    ("the same, posteriors averaged over factors 0.9, 1.0, 1.1", WARP, "averaged_3"),
 ]
 
 
@@ -99,13 +115,33 @@ def row(lever: str, tag: str | None, flite_file: str | None) -> tuple[str, list[
     return lever, cells, commits
 
 
+def _warp_wer(speaker: dict, pick: str) -> float:
+    """A speaker's beam WER at the factor `pick` chose, or averaged over the `averaged_N` factors."""
+    if pick in speaker["picked"]:
+        return speaker["picked"][pick]["beam_wer"]
+    count = int(pick.removeprefix("averaged_"))
+    return next(a["beam_wer"] for a in speaker["averaged"] if len(a["factors"]) == count)
+
+
+def warp_row(lever: str, name: str, pick: str) -> tuple[str, list[str], set[str]]:
+    """A scoring-time warp's cells: FSDD only, each speaker's WER at the factor `pick` chose."""
+    result = _read(name)
+    if result is None:
+        return lever, ["", "", "", "", ""], set()
+    by_speaker = {Path(s["run"]).name.rsplit("-", 1)[-1]: _warp_wer(s, pick) for s in result["speakers"]}
+    mean = result["mean_beam_wer"][pick] if len(by_speaker) == 5 else None
+    cells = [_percent(mean), _percent(by_speaker.get("george")), _percent(by_speaker.get("lucas")), "", ""]
+    return lever, cells, {result["commit"]}
+
+
 def table() -> str:
     lines = [
         "| lever | FSDD LOSO mean, beam | FSDD george, beam | FSDD lucas, beam | Flite | Flite decoder"
         " | commits |",
         "|---|---:|---:|---:|---:|---|---|",
     ]
-    for lever, cells, commits in (row(*entry) for entry in LEVERS):
+    rows = [row(*entry) for entry in LEVERS] + [warp_row(*entry) for entry in WARPS]
+    for lever, cells, commits in rows:
         lines.append(f"| {lever} | {' | '.join(cells)} | {', '.join(sorted(commits))} |")
     return "\n".join(lines)
 
