@@ -31,7 +31,7 @@ import torch
 from provenance import write_result
 from torch.nn.utils.rnn import pad_sequence
 
-from asr.data.manifest import OnError, read_manifest
+from asr.data.manifest import OnError, Utterance, read_manifest
 from asr.decoder_config import Decoder, DecoderConfig, build_decoder
 from asr.decoding import GreedyDecoder
 from asr.features import VocalTractWarp
@@ -44,6 +44,7 @@ FACTORS = tuple(round(0.75 + 0.05 * k, 2) for k in range(11))  # 0.75 .. 1.25
 AVERAGED = ((0.9, 1.0, 1.1), FACTORS)
 BEAM = DecoderConfig("beam", lexicon="auto", lm="auto", beam_size=32, beam_threshold=10.0)
 BATCH = 100
+VTLP_RANGE = 0.1  # VocalTractWarp's training range, unused: warp_bins is given each factor
 
 
 @torch.inference_mode()
@@ -51,7 +52,7 @@ def warped_log_probs(
     recognizer: Recognizer, waves: list[torch.Tensor], means: list[torch.Tensor] | None, factor: float
 ) -> list[np.ndarray]:
     """Each waveform's CTC log-probabilities (T', vocab) with its features warped by `factor`."""
-    warp = VocalTractWarp(recognizer.sample_rate, recognizer.features.n_mels, 0.1)
+    warp = VocalTractWarp(recognizer.sample_rate, recognizer.features.n_mels, VTLP_RANGE)
 
     def warped(feats: torch.Tensor, _: torch.Tensor) -> torch.Tensor:
         return warp.warp_bins(feats, torch.full((feats.size(0),), factor))
@@ -67,7 +68,7 @@ def warped_log_probs(
 
 
 @torch.inference_mode()
-def deviation_profile(recognizer: Recognizer, rows: list, factor: float) -> np.ndarray:
+def deviation_profile(recognizer: Recognizer, rows: list[Utterance], factor: float) -> np.ndarray:
     """The per-bin standard deviation (n_mels) of `rows`' features warped by `factor`, about their
     own mean frame, over about a minute of them (`spread`): how widely a speaker's spectrum moves
     in each band, which a longer or shorter vocal tract shifts along the bands."""
@@ -75,7 +76,7 @@ def deviation_profile(recognizer: Recognizer, rows: list, factor: float) -> np.n
     waves = [torch.from_numpy(r.load(recognizer.sample_rate)) for r in rows]
     lengths = torch.tensor([len(w) for w in waves])
     feats, frames, mask = recognizer.features._normalised(pad_sequence(waves, batch_first=True), lengths)
-    warp = VocalTractWarp(recognizer.sample_rate, recognizer.features.n_mels, 0.1)
+    warp = VocalTractWarp(recognizer.sample_rate, recognizer.features.n_mels, VTLP_RANGE)
     feats = warp.warp_bins(feats, torch.full((feats.size(0),), factor)) * mask
     count = frames.sum()
     mean = feats.sum((0, 1)) / count
