@@ -71,8 +71,15 @@ LEVERS = [
     ("the same, bf16 autocast: the defaults from d1d07f2 on a CPU with bf16", None, BATCHES_BF16),
     ("the same, `seed=1`", None, "robustness-perturbed-batches-bf16-seed1.json"),
     ("the same, `seed=2`", None, "robustness-perturbed-batches-bf16-seed2.json"),
+    ("the same, seed 1234, on an Intel Xeon with AMX", None, "robustness-defaults-intel-amx.json"),
     ("the demo's defaults with Piper's joe speaking 1000 more (6248c63's defaults)", None, PIPER_BF16),
     ("started from that model (`init_from`) instead of the demo's", "fd-init-piper", None),
+    (
+        "the same, fine-tuned at a quarter of the learning rate (`optim.optimizer.lr=0.0005`)",
+        "fd-init-piper-lr5e-4",
+        None,
+    ),
+    ("the same at a tenth (`optim.optimizer.lr=0.0002`)", "fd-init-piper-lr2e-4", None),
 ]
 # (lever, benchmarks/speaker_warp.py result, its pick or average): one factor per test speaker.
 WARP = "speaker-warp-fd-init-piper.json"
