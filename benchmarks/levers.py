@@ -80,6 +80,7 @@ LEVERS = [
         None,
     ),
     ("the same at a tenth (`optim.optimizer.lr=0.0002`)", "fd-init-piper-lr2e-4", None),
+    ("started from the demo's model instead, at a tenth", "fd-init-demo-lr2e-4", None),
 ]
 # (lever, benchmarks/speaker_warp.py result, its pick or average): one factor per test speaker.
 WARP = "speaker-warp-fd-init-piper.json"
