@@ -13,7 +13,8 @@ weights tuned on validation by training itself. With --holdout, one speaker's ev
 test set instead (leave-one-speaker-out); --loso does that for every speaker in turn and records
 each and the mean (--mean-of TAG: the same record gathered from earlier `--holdout SPEAKER --tag
 TAG` runs, into fsdd-loso-TAG.json). --average N also scores the average of the last N epochs'
-checkpoints. --seeds trains one run per seed and scores each alone and the ensemble of all of
+checkpoints (and the mean of those too, where every speaker's run did). --seeds trains one run
+per seed and scores each alone and the ensemble of all of
 them (their frame posteriors averaged, as `ckpt=[a,b,...]` decodes): the result's rates are the
 ensemble's, each run's own in `members`.
 --synthetic-digits N joins N utterances of eSpeak NG speaking the ten digits (every voice, wide
@@ -287,10 +288,10 @@ def main() -> None:
             else:
                 runs.append(run(args.fsdd, speaker, *settings, seeds=args.seeds))
             print(row(runs[-1]), flush=True)
-        mean = {
-            k: sum(r[k] for r in runs) / len(runs)
-            for k in ("greedy_wer", "beam_wer", "greedy_cer", "beam_cer")
-        }
+        keys = ["greedy_wer", "beam_wer", "greedy_cer", "beam_cer"]
+        if all("averaged_last" in r for r in runs):
+            keys += [f"averaged_{k}" for k in keys]
+        mean = {k: sum(r[k] for r in runs) / len(runs) for k in keys}
         result, name = {**provenance, "speakers": runs, "mean": mean}, "fsdd-loso"
         print(f"| mean of {len(runs)} | " + " | ".join(f"{100 * v:.2f}%" for v in mean.values()) + " |")
     else:
