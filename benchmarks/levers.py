@@ -81,6 +81,21 @@ LEVERS = [
     ),
     ("the same at a tenth (`optim.optimizer.lr=0.0002`)", "fd-init-piper-lr2e-4", None),
     ("started from the demo's model instead, at a tenth", "fd-init-demo-lr2e-4", None),
+    # From here on the Piper-started model retrained (robustness-piper1000-rerun.json, Flite 15.93%).
+    ("Piper-started at a tenth, 21 epochs instead of 42", "fd-init-piper-lr2e-4-e21", None),
+    (
+        "the same, the last five epochs' checkpoints averaged (`--average 5`)",
+        "fd-init-piper-lr2e-4-e21",
+        None,
+        "averaged_beam_wer",
+    ),
+    ("Piper-started at a twentieth (`optim.optimizer.lr=0.0001`), 42 epochs", "fd-init-piper-lr1e-4", None),
+    ("the same, its last five epochs averaged", "fd-init-piper-lr1e-4", None, "averaged_beam_wer"),
+    (
+        "Piper-started at a tenth, Piper's joe saying 1000 digits joined too (`--piper-digits 1000`)",
+        "fd-init-piper-lr2e-4-pd",
+        None,
+    ),
 ]
 # (lever, benchmarks/speaker_warp.py result, its pick or average): one factor per test speaker.
 WARP = "speaker-warp-fd-init-piper.json"
@@ -106,16 +121,19 @@ def _percent(value: float | None) -> str:
     return "" if value is None else f"{100 * value:.2f}%"
 
 
-def row(lever: str, tag: str | None, flite_file: str | None) -> tuple[str, list[str], set[str]]:
-    """The lever's cells and the commits they come from."""
+def row(
+    lever: str, tag: str | None, flite_file: str | None, key: str = "beam_wer"
+) -> tuple[str, list[str], set[str]]:
+    """The lever's cells and the commits they come from; FSDD's by `key` of the runs' results
+    (`averaged_beam_wer`: their last epochs' checkpoints averaged, fsdd.py --average)."""
     loso = _read(f"fsdd-loso-{tag}.json") if tag else None
     george = _read(f"fsdd-george-{tag}.json") if tag else None
     lucas = _read(f"fsdd-lucas-{tag}.json") if tag else None
     flite = _read(flite_file) if flite_file else None
     cells = [
-        _percent(loso["mean"]["beam_wer"] if loso else None),
-        _percent(george["beam_wer"] if george else None),
-        _percent(lucas["beam_wer"] if lucas else None),
+        _percent(loso["mean"][key] if loso else None),
+        _percent(george[key] if george else None),
+        _percent(lucas[key] if lucas else None),
         _percent(flite[f"{flite['decoder']}_wer"] if flite else None),
         flite["decoder"] if flite else "",
     ]
