@@ -14,9 +14,8 @@ test set instead (leave-one-speaker-out); --loso does that for every speaker in 
 each and the mean (--mean-of TAG: the same record gathered from earlier `--holdout SPEAKER --tag
 TAG` runs, into fsdd-loso-TAG.json). --average N also scores the average of the last N epochs'
 checkpoints (and the mean of those too, where every speaker's run did). --seeds trains one run
-per seed and scores each alone and the ensemble of all of
-them (their frame posteriors averaged, as `ckpt=[a,b,...]` decodes): the result's rates are the
-ensemble's, each run's own in `members`.
+per seed and scores each alone and the ensemble of all of them (their frame posteriors averaged,
+as `ckpt=[a,b,...]` decodes): the result's rates are the ensemble's, each run's own in `members`.
 --synthetic-digits N joins N utterances of eSpeak NG speaking the ten digits (every voice, wide
 pitch and rate, at FSDD's 8 kHz; generated once under data/) to training at sampling weight W
 (`data.train_weights`): joint training with a synthetic corpus; --festival-digits M adds M
