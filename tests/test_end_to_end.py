@@ -85,6 +85,41 @@ def test_init_from_starts_training_from_the_checkpoint_s_weights(
     assert all(torch.equal(tuned[key], source[key]) for key in source)
 
 
+def test_freeze_layers_keeps_the_lowest_layer_at_the_checkpoint_s_weights_and_trains_the_rest(
+    trained: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """`freeze_layers=1` on the tiny 2-layer model: after an epoch at the full rate the first
+    layer's weights (`_l0`, both directions) are exactly the checkpoint's, the second's and the
+    head's have moved."""
+    ckpt, _ = trained
+    overrides = [
+        f"paths.root={ckpt.parents[2]}",
+        f"paths.output_dir={tmp_path / 'run'}",
+        *TINY_DATA,
+        *TINY_RUN,
+    ]
+    cfg = compose_config(
+        "train", [*overrides, f"init_from={ckpt}", "freeze_layers=1", "trainer.max_epochs=1"]
+    )
+    tuned = torch.load(train(cfg), map_location="cpu", weights_only=True)["state_dict"]
+    source = torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
+    rnn = [key for key in source if ".rnn." in key]
+    low = [key for key in rnn if "_l0" in key]
+    assert len(low) == 8 and all(torch.equal(tuned[key], source[key]) for key in low)
+    moved = [key for key in source if key not in low and (key in rnn or ".head." in key)]
+    assert len(moved) == 10
+    assert all(not torch.equal(tuned[key], source[key]) for key in moved)
+
+
+def test_freeze_layers_without_init_from_is_refused(tmp_path: Path) -> None:
+    cfg = compose_config(
+        "train",
+        [f"paths.root={tmp_path}", f"paths.output_dir={tmp_path / 'run'}", *TINY_RUN, "freeze_layers=1"],
+    )
+    with pytest.raises(ValueError, match=r"freeze_layers=1 .*set init_from"):
+        train(cfg)
+
+
 def test_training_leaves_a_lexicon_an_lm_and_tuned_weights_beside_the_checkpoint(
     trained: tuple[Path, Path],
 ) -> None:

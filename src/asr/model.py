@@ -36,6 +36,7 @@ class AcousticModel(nn.Module):
         recurrence: str = "auto",
     ) -> None:
         super().__init__()
+        self.num_layers = num_layers
         convlstm = {"channels": convlstm_channels, "kernel": convlstm_kernel, "layers": convlstm_layers}
         self.frontend = make_frontend(frontend, n_mels, stride, conv_channels, convlstm, bidirectional)
         self.rnn = RecurrentStack(
@@ -51,6 +52,15 @@ class AcousticModel(nn.Module):
         )
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(self.rnn.output_size, vocab_size)
+
+    def freeze_lower(self, count: int) -> None:
+        """Fine-tuning (`freeze_layers`): hold the front end and the lowest `count` recurrent
+        layers at their weights; the layers above and the CTC head still train."""
+        if not 0 <= count <= self.num_layers:
+            raise ValueError(f"freeze_layers={count}: the model has {self.num_layers} recurrent layers")
+        if count:
+            self.frontend.requires_grad_(False)
+            self.rnn.freeze_lower(count)
 
     def output_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
         return self.frontend.output_lengths(lengths)

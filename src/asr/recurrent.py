@@ -6,6 +6,8 @@ interchangeable and optional projection / layer normalisation can sit between an
 
 from __future__ import annotations
 
+import re
+
 import torch
 from torch import nn
 from torch.func import functional_call
@@ -163,8 +165,8 @@ class RecurrentStack(nn.Module):
             raise ValueError(f"model.rnn_type={rnn_type!r} is not one of {', '.join(RNN_TYPES)}")
         mode = Recurrence.parse(recurrence, "model.recurrence")
         self.output_size = hidden_size * (2 if bidirectional else 1)
-        fused = rnn_type in TORCH_RNNS and projection is None and not layer_norm
-        if fused:
+        self.fused = rnn_type in TORCH_RNNS and projection is None and not layer_norm
+        if self.fused:
             self.layers = nn.ModuleList(
                 [TorchRecurrence(rnn_type, input_size, hidden_size, num_layers, bidirectional, dropout, mode)]
             )
@@ -187,6 +189,18 @@ class RecurrentStack(nn.Module):
                     )
                 )
         self.layers, self.between = nn.ModuleList(layers), nn.ModuleList(between)
+
+    def freeze_lower(self, count: int) -> None:
+        """Hold the lowest `count` layers (each with the projection or norm after it) at their
+        weights: fine-tuning on a few speakers then adapts only the upper layers, and what the
+        lower ones learnt from many voices is not worn away."""
+        if self.fused:
+            for name, param in self.layers[0].rnn.named_parameters():
+                if int(re.fullmatch(r"\w+_l(\d+)(_reverse)?", name).group(1)) < count:
+                    param.requires_grad_(False)
+            return
+        for module in [*self.layers[:count], *self.between[:count]]:
+            module.requires_grad_(False)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         lengths = lengths.cpu()  # packing needs them on the host: one device sync, not one per layer

@@ -64,6 +64,14 @@ def train(cfg: DictConfig) -> Path:
     if cfg.init_from and resume_from is None:
         module.recognizer.adopt_weights(cfg.init_from)
         log.info("starting from the weights of %s", cfg.init_from)
+    if cfg.freeze_layers:
+        if not cfg.init_from:
+            raise ValueError(
+                f"freeze_layers={cfg.freeze_layers} holds the weights of init_from's lower layers: "
+                "set init_from=CHECKPOINT too, or freeze_layers=0"
+            )
+        module.recognizer.model.freeze_lower(cfg.freeze_layers)
+        log.info("front end and lowest %d recurrent layers frozen", cfg.freeze_layers)
     if decoder.name == "joint" and module.recognizer.attention is None:
         raise ValueError("decoder=joint decodes a model with an attention decoder: add model=ctc_attention")
     datamodule = SpeechDataModule(
