@@ -15,7 +15,8 @@ each and the mean (--mean-of TAG: the same record gathered from earlier `--holdo
 TAG` runs, into fsdd-loso-TAG.json). --average N also scores the average of the last N epochs'
 checkpoints (and the mean of those too, where every speaker's run did). --seeds trains one run
 per seed and scores each alone and the ensemble of all of them (their frame posteriors averaged,
-as `ckpt=[a,b,...]` decodes): the result's rates are the ensemble's, each run's own in `members`.
+as `ckpt=[a,b,...]` decodes): the result's rates are the ensemble's, each run's own in `members`
+(and --mean-of gathers each seed's own mean over the speakers too, `members_mean`).
 --synthetic-digits N joins N utterances of eSpeak NG speaking the ten digits (every voice, wide
 pitch and rate, at FSDD's 8 kHz; generated once under data/) to training at sampling weight W
 (`data.train_weights`): joint training with a synthetic corpus; --festival-digits M adds M
@@ -206,6 +207,18 @@ def errors(report: dict) -> list[dict]:
     ]
 
 
+def members_mean(runs: list[dict], keys: list[str]) -> list[dict]:
+    """Each seed's own mean over the speakers, where every run is an ensemble of the same seeds
+    (--seeds): how far one seed's model is from another's, beside what their ensemble makes."""
+    seeds = [[m["seed"] for m in r["members"]] for r in runs]
+    if any(s != seeds[0] for s in seeds):
+        raise SystemExit(f"the runs were trained with different seeds ({seeds}): their means do not pair")
+    return [
+        {"seed": seed, **{k: sum(r["members"][i][k] for r in runs) / len(runs) for k in keys}}
+        for i, seed in enumerate(seeds[0])
+    ]
+
+
 def row(result: dict) -> str:
     rates = " | ".join(
         f"{100 * result[k]:.2f}%" for k in ("greedy_wer", "beam_wer", "greedy_cer", "beam_cer")
@@ -293,6 +306,14 @@ def main() -> None:
         mean = {k: sum(r[k] for r in runs) / len(runs) for k in keys}
         result, name = {**provenance, "speakers": runs, "mean": mean}, "fsdd-loso"
         print(f"| mean of {len(runs)} | " + " | ".join(f"{100 * v:.2f}%" for v in mean.values()) + " |")
+        if all("members" in r for r in runs):
+            result["members_mean"] = members_mean(runs, keys)
+            for seed in result["members_mean"]:
+                print(
+                    f"| seed {seed['seed']} alone | "
+                    + " | ".join(f"{100 * seed[k]:.2f}%" for k in keys)
+                    + " |"
+                )
     else:
         result = {
             **provenance,

@@ -71,7 +71,7 @@ def train(cfg: DictConfig) -> Path:
                 "set init_from=CHECKPOINT too, or freeze_layers=0"
             )
         module.recognizer.model.freeze_lower(cfg.freeze_layers)
-        log.info("front end and lowest %d recurrent layers frozen", cfg.freeze_layers)
+        log.info("frozen: the front end and the lowest %d of the recurrent layers", cfg.freeze_layers)
     if decoder.name == "joint" and module.recognizer.attention is None:
         raise ValueError("decoder=joint decodes a model with an attention decoder: add model=ctc_attention")
     datamodule = SpeechDataModule(
