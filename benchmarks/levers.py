@@ -96,6 +96,11 @@ LEVERS = [
         "fd-init-piper-lr2e-4-pd",
         None,
     ),
+    (
+        "Piper-started at a tenth, two seeds' ensemble (`--seeds 1234,1`)",
+        "fd-init-piper-lr2e-4-seeds",
+        None,
+    ),
 ]
 # (lever, benchmarks/speaker_warp.py result, its pick or average): one factor per test speaker.
 WARP = "speaker-warp-fd-init-piper.json"
