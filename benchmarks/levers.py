@@ -101,6 +101,11 @@ LEVERS = [
         "fd-init-piper-lr2e-4-seeds",
         None,
     ),
+    (
+        "Piper-started at a tenth, the front end and first layer frozen (`freeze_layers=1`)",
+        "fd-init-piper-lr2e-4-freeze1",
+        None,
+    ),
 ]
 # (lever, benchmarks/speaker_warp.py result, its pick or average): one factor per test speaker.
 WARP = "speaker-warp-fd-init-piper.json"
