@@ -1,4 +1,5 @@
-"""`init_from`: fine-tuning starts from another run's weights, or says why it cannot."""
+"""`init_from`: fine-tuning starts from another run's weights, or says why it cannot; `freeze_layers` holds
+the lower ones fixed."""
 
 from pathlib import Path
 
