@@ -107,6 +107,13 @@ LEVERS = [
         None,
     ),
 ]
+# (lever, benchmarks/ensemble.py tag): FSDD only, the ensemble of every run it was given.
+ENSEMBLES = [
+    (
+        "Piper-started at a tenth, three seeds' ensemble (`benchmarks/ensemble.py`, seeds 1234, 1, 2)",
+        "fd-init-piper-seeds3",
+    ),
+]
 # (lever, benchmarks/speaker_warp.py result, its pick or average): one factor per test speaker.
 WARP = "speaker-warp-fd-init-piper.json"
 WARPS = [
@@ -151,6 +158,13 @@ def row(
     return lever, cells, commits
 
 
+def ensemble_row(lever: str, tag: str) -> tuple[str, list[str], set[str]]:
+    """An ensemble's cells: its largest ensemble's beam WER, gathered (--mean-of) and per speaker."""
+    results = [_read(f"ensemble-{name}-{tag}.json") for name in ("loso", "george", "lucas")]
+    cells = [_percent(r["ensembles"][-1]["beam_wer"] if r else None) for r in results] + ["", ""]
+    return lever, cells, {r["commit"] for r in results if r}
+
+
 def _warp_wer(speaker: dict, pick: str) -> float:
     """A speaker's beam WER at the factor `pick` chose, or averaged over the `averaged_N` factors."""
     if pick in speaker["picked"]:
@@ -176,7 +190,8 @@ def table() -> str:
         " | commits |",
         "|---|---:|---:|---:|---:|---|---|",
     ]
-    rows = [row(*entry) for entry in LEVERS] + [warp_row(*entry) for entry in WARPS]
+    rows = [row(*entry) for entry in LEVERS]
+    rows += [ensemble_row(*entry) for entry in ENSEMBLES] + [warp_row(*entry) for entry in WARPS]
     for lever, cells, commits in rows:
         lines.append(f"| {lever} | {' | '.join(cells)} | {', '.join(sorted(commits))} |")
     return "\n".join(lines)
