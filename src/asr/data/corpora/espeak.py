@@ -25,6 +25,7 @@ _SYNCHRONOUS = 2  # AUDIO_OUTPUT_SYNCHRONOUS: the callback runs inside espeak_Sy
 _POS_CHARACTER = 1
 _CHARS_UTF8 = 1
 _RATE, _PITCH = 1, 3
+_IPA = 0x02  # espeak_TextToPhonemes: phonemes in IPA, not its own ASCII names
 _MAX_DATA_PATH = 150  # eSpeak NG copies the data path into a 160-byte buffer and exits if longer
 
 _EVENT_END_OF_LIST, _EVENT_WORD = 0, 1
@@ -113,6 +114,12 @@ class Espeak:
         self.sample_rate = self._lib.espeak_Initialize(_SYNCHRONOUS, 0, data.encode() if data else None, 0)
         if self.sample_rate <= 0:
             raise EspeakError(f"espeak_Initialize failed with {self.sample_rate} (library {library})")
+        self._lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
+        self._lib.espeak_TextToPhonemes.argtypes = [
+            ctypes.POINTER(ctypes.c_void_p),
+            ctypes.c_int,
+            ctypes.c_int,
+        ]
         self._lib.espeak_Info.restype = ctypes.c_char_p
         self._lib.espeak_Info.argtypes = [ctypes.POINTER(ctypes.c_char_p)]
         data_path = ctypes.c_char_p()
@@ -161,6 +168,19 @@ class Espeak:
             raise EspeakError(f"eSpeak NG produced no audio for {text!r} with voice {voice!r}")
         self.word_starts = [self._words.get(p, float("nan")) / 1000 for p in _word_positions(text)]
         return np.concatenate(self._chunks)
+
+    def ipa(self, text: str, voice: str) -> str:
+        """`text` in the IPA eSpeak NG would speak it with `voice`, a clause per call of its
+        phonemizer, words apart: what another synthesizer (Kokoro) reads instead of spelling."""
+        if self._lib.espeak_SetVoiceByName(voice.encode()) != 0:
+            raise EspeakError(f"eSpeak NG has no voice {voice!r} (data in {self.data_path})")
+        data = ctypes.create_string_buffer(text.encode())
+        position = ctypes.c_void_p(ctypes.addressof(data))
+        clauses = []
+        while position.value:
+            clause = self._lib.espeak_TextToPhonemes(ctypes.byref(position), _CHARS_UTF8, _IPA)
+            clauses.append(clause.decode())
+        return " ".join(clauses)
 
 
 def _word_positions(text: str) -> list[int]:

