@@ -106,6 +106,11 @@ LEVERS = [
         "fd-init-piper-lr2e-4-freeze1",
         None,
     ),
+    (
+        "Piper-started at a tenth, Kokoro's voices saying 1000 digits joined too (`--kokoro-digits 1000`)",
+        "fd-init-piper-lr2e-4-kokoro",
+        None,
+    ),
 ]
 # (lever, benchmarks/ensemble.py tag): FSDD only, the ensemble of every run it was given.
 ENSEMBLES = [
