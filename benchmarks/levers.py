@@ -111,12 +111,23 @@ LEVERS = [
         "fd-init-piper-lr2e-4-kokoro",
         None,
     ),
+    (
+        "the demo's defaults with Piper's joe and Kokoro's voices speaking 1000 more each",
+        None,
+        "robustness-piper1000-kokoro1000.json",
+    ),
+    ("started from that model at a tenth", "fd-init-piper-kokoro-lr2e-4", None),
+    ("the same, `seed=1`", "fd-init-piper-kokoro-lr2e-4-seed1", None),
 ]
 # (lever, benchmarks/ensemble.py tag): FSDD only, the ensemble of every run it was given.
 ENSEMBLES = [
     (
         "Piper-started at a tenth, three seeds' ensemble (`benchmarks/ensemble.py`, seeds 1234, 1, 2)",
         "fd-init-piper-seeds3",
+    ),
+    (
+        "started from the Piper-and-Kokoro model at a tenth, two seeds' ensemble (seeds 1234, 1)",
+        "fd-init-piper-kokoro-seeds2",
     ),
 ]
 # (lever, benchmarks/speaker_warp.py result, its pick or average): one factor per test speaker.
