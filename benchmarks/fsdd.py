@@ -160,6 +160,24 @@ def train_one(
 ) -> tuple[DictConfig, Path, dict]:
     """One training run into `folder`, on the split's manifests under `base` (written by the
     first run, read by the others): its config, best checkpoint and fit summary."""
+    cfg = run_config(fsdd, holdout, base, folder, epochs, budget_min, extra, average, joined, seed)
+    ckpt = train(cfg)
+    return cfg, ckpt, json.loads((folder / "fit_summary.json").read_text())
+
+
+def run_config(
+    fsdd: Path,
+    holdout: str | None,
+    base: Path,
+    folder: Path,
+    epochs: int,
+    budget_min: float,
+    extra: list[str],
+    average: int | None,
+    joined: tuple[Path, float] | None,
+    seed: int | None,
+) -> DictConfig:
+    """The training config of one run (`train_one`'s arguments)."""
     mix = (
         [
             f"data.train_manifest=['{base}/manifests/train.jsonl','{joined[0]}']",
@@ -184,9 +202,7 @@ def train_one(
         *extra,
     ]
     with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
-        cfg = compose("train", overrides=overrides)
-    ckpt = train(cfg)
-    return cfg, ckpt, json.loads((folder / "fit_summary.json").read_text())
+        return compose("train", overrides=overrides)
 
 
 def summary(metrics: dict) -> dict:
@@ -242,7 +258,9 @@ def speakers(fsdd: Path) -> list[str]:
     return sorted({m.group(1) for m in names if m})
 
 
-def main() -> None:
+def arguments() -> argparse.ArgumentParser:
+    """fsdd.py's arguments: also how benchmarks/speaker_adapt.py reads back a kept run's recipe
+    from its result's command."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fsdd", type=Path, default=ROOT.parent / "shared" / "data" / "fsdd")
     group = parser.add_mutually_exclusive_group()
@@ -277,6 +295,21 @@ def main() -> None:
     )
     parser.add_argument("--tag", default="", help="suffix of the results file name (fsdd[-SPEAKER]-TAG.json)")
     parser.add_argument("overrides", nargs="*")
+    return parser
+
+
+def joined_corpus(args: argparse.Namespace) -> tuple[Path, float] | None:
+    """The synthetic digits' manifest that `args` join to training, and their sampling weight."""
+    if not (args.synthetic_digits or args.festival_digits or args.piper_digits or args.kokoro_digits):
+        return None
+    manifest = synthetic_digits(
+        args.synthetic_digits, args.festival_digits, args.piper_digits, args.kokoro_digits
+    )
+    return manifest, args.synthetic_weight
+
+
+def main() -> None:
+    parser = arguments()
     args = parser.parse_args()
     args.tag = args.tag or args.mean_of or ""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
@@ -285,12 +318,8 @@ def main() -> None:
         "commit": commit(),
         "machine": machine(),
     }
-    joined = None
-    if args.synthetic_digits or args.festival_digits or args.piper_digits or args.kokoro_digits:
-        manifest = synthetic_digits(
-            args.synthetic_digits, args.festival_digits, args.piper_digits, args.kokoro_digits
-        )
-        joined = (manifest, args.synthetic_weight)
+    joined = joined_corpus(args)
+    if joined:
         provenance["joined"] = {"manifest": str(joined[0]), "weight": joined[1]}
     if args.keep and (args.loso or args.mean_of):
         parser.error("--keep keeps one run: use it with --holdout SPEAKER or the official split")

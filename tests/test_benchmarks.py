@@ -1,9 +1,12 @@
-"""The GPU benchmark runs end to end on the CPU with tiny shapes, so that the GPU run is not its first."""
+"""Benchmarks' own logic, tested: the GPU benchmark runs end to end on the CPU with tiny shapes, so that
+the GPU run is not its first; speaker adaptation keeps only the pseudo-labels it says it keeps."""
 
 import json
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,3 +38,29 @@ def test_gpu_throughput_smoke_run_measures_every_row(tmp_path: Path) -> None:
         transcription = result["transcription"][name]
         assert transcription["audio_seconds"] >= 0.003 * 3600, "every generated file transcribed"
         assert transcription["whole_real_time"] > 0 and transcription["acoustic_real_time"] > 0
+
+
+def test_pseudo_labels_keep_only_nonempty_hypotheses_and_agreed_ones_where_asked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    from speaker_adapt import pseudo_labelled, take
+
+    rows = [
+        {"audio_filepath": f"/fsdd/{d}_george_{t}.wav", "text": w}
+        for d, t, w in [(2, 7, "two"), (4, 8, "four"), (5, 9, "five")]
+    ]
+    report = {
+        "hypotheses": [
+            {"id": "/fsdd/2_george_7.wav", "reference": "two", "greedy": "two", "beam": "two"},
+            {"id": "/fsdd/4_george_8.wav", "reference": "four", "greedy": "fo", "beam": "five"},
+            {"id": "/fsdd/5_george_9.wav", "reference": "five", "greedy": "", "beam": ""},
+        ]
+    }
+    agreed, wrong = pseudo_labelled(rows, report, "agreed")
+    assert [r["text"] for r in agreed] == ["two"] and wrong == 0
+    every, wrong = pseudo_labelled(rows, report, "beam")
+    assert [r["text"] for r in every] == ["two", "five"] and wrong == 1, (
+        "the wrong one counted, no empty label"
+    )
+    assert [take(r) for r in rows] == [7, 8, 9]
