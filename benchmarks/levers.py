@@ -8,7 +8,8 @@ over the five speakers where all five were run, george and lucas (the hardest) a
 speaking the demo's test sentences to the demo's recipe trained with the lever
 (`benchmarks/robustness.py --tag TAG ...`), WER of the decoder it names. A blank cell is a
 combination not measured. Each row names the commits its numbers were measured at; the commands
-are in each result file and in benchmarks/RESULTS.md.
+are in each result file and in benchmarks/RESULTS.md. The last rows adapt a kept run to the held-out
+speaker from half of their takes without transcripts (`benchmarks/speaker_adapt.py`).
 Rows measured before `training.SamplerEpoch` (a0b6c8e) trained with every epoch drawn as the
 first: one batch order, and from 02b852b one fixed speed, noise and equaliser per utterance.
 """
