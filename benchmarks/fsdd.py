@@ -114,9 +114,8 @@ def run(
         members, ckpts = [], []
         for seed in seeds or [None]:
             folder = base / ("run" if seed is None else f"seed{seed}")
-            cfg, ckpt, metrics = train_one(
-                fsdd, holdout, base, folder, epochs, budget_min, extra, average, joined, seed
-            )
+            cfg = run_config(fsdd, holdout, base, folder, epochs, budget_min, extra, average, joined, seed)
+            ckpt, metrics = train_one(cfg)
             decoder = DecoderConfig.from_cfg(cfg.decoder)
             report = evaluate(ckpt, cfg.data.test_manifest, decoder, device="cpu")
             members.append({"seed": cfg.seed, **summary(metrics), **rates(report)})
@@ -146,23 +145,11 @@ def run(
     return result
 
 
-def train_one(
-    fsdd: Path,
-    holdout: str | None,
-    base: Path,
-    folder: Path,
-    epochs: int,
-    budget_min: float,
-    extra: list[str],
-    average: int | None,
-    joined: tuple[Path, float] | None,
-    seed: int | None,
-) -> tuple[DictConfig, Path, dict]:
-    """One training run into `folder`, on the split's manifests under `base` (written by the
-    first run, read by the others): its config, best checkpoint and fit summary."""
-    cfg = run_config(fsdd, holdout, base, folder, epochs, budget_min, extra, average, joined, seed)
+def train_one(cfg: DictConfig) -> tuple[Path, dict]:
+    """One training run by `cfg` (`run_config`'s), on the split's manifests under its base folder
+    (written by the first run, read by the others): its best checkpoint and fit summary."""
     ckpt = train(cfg)
-    return cfg, ckpt, json.loads((folder / "fit_summary.json").read_text())
+    return ckpt, json.loads((Path(cfg.paths.output_dir) / "fit_summary.json").read_text())
 
 
 def run_config(
@@ -177,7 +164,7 @@ def run_config(
     joined: tuple[Path, float] | None,
     seed: int | None,
 ) -> DictConfig:
-    """The training config of one run (`train_one`'s arguments)."""
+    """The config of one training run into `folder`, on the split's manifests under `base`."""
     mix = (
         [
             f"data.train_manifest=['{base}/manifests/train.jsonl','{joined[0]}']",

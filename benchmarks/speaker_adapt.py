@@ -42,6 +42,7 @@ from asr.evaluation import evaluate
 ROOT = Path(__file__).resolve().parents[1]
 TAKE = re.compile(r"\d_(\w+)_(\d+)\.wav")
 KEYS = ("greedy_wer", "beam_wer", "greedy_cer", "beam_cer")
+NONE = (None, None, None)  # run_config's average, joined corpus and seed: the recipe's own
 
 
 def kept_run(result: Path) -> argparse.Namespace:
@@ -90,16 +91,7 @@ def adapt(args: argparse.Namespace, epochs: int, weight: float, labels: str, tag
     """Both halves of the held-out speaker adapted to in turn and scored (the module's docstring)."""
     keep, best = args.keep, args.keep / "run" / "checkpoints" / "best.ckpt"
     base = run_config(
-        args.fsdd,
-        args.holdout,
-        keep,
-        keep / "run",
-        args.epochs,
-        args.budget_min,
-        args.overrides,
-        None,
-        None,
-        None,
+        args.fsdd, args.holdout, keep, keep / "run", args.epochs, args.budget_min, args.overrides, *NONE
     )
     decoder = DecoderConfig.from_cfg(base.decoder)
     test = Path(base.data.test_manifest)
@@ -129,9 +121,8 @@ def adapt(args: argparse.Namespace, epochs: int, weight: float, labels: str, tag
             "data.train_manifest=[" + ",".join(f"'{c}'" for c in [*corpora, manifests["pseudo"]]) + "]",
             "data.train_weights=[" + ",".join(str(w) for w in [*weights, weight]) + "]",
         ]
-        cfg, ckpt, metrics = train_one(
-            args.fsdd, args.holdout, keep, folder / "run", epochs, args.budget_min, extra, None, None, None
-        )
+        cfg = run_config(args.fsdd, args.holdout, keep, folder / "run", epochs, args.budget_min, extra, *NONE)
+        ckpt, metrics = train_one(cfg)
         adapted = DecoderConfig.from_cfg(cfg.decoder)
         folds.append(
             {
