@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import re
 import shlex
 import sys
 from pathlib import Path
@@ -36,11 +35,11 @@ from pathlib import Path
 from fsdd import arguments, joined_corpus, rates, run_config, speakers, train_one
 from provenance import write_result
 
+from asr.data.corpora.fsdd import NAME
 from asr.decoder_config import DecoderConfig
 from asr.evaluation import evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
-TAKE = re.compile(r"\d_(\w+)_(\d+)\.wav")
 KEYS = ("greedy_wer", "beam_wer", "greedy_cer", "beam_cer")
 NONE = (None, None, None)  # run_config's average, joined corpus and seed: the recipe's own
 
@@ -64,7 +63,7 @@ def rows_of(manifest: Path) -> list[dict]:
 
 
 def take(row: dict) -> int:
-    return int(TAKE.fullmatch(Path(row["audio_filepath"]).name).group(2))
+    return int(NAME.match(Path(row["audio_filepath"]).name).group(3))
 
 
 def pseudo_labelled(rows: list[dict], report: dict, labels: str) -> tuple[list[dict], int]:
