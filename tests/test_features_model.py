@@ -123,3 +123,27 @@ def test_speaker_means_are_required_by_speaker_normalisation_and_refused_by_the_
         LogMel(normalize="speaker")(waves, lengths)
     with pytest.raises(ValueError, match="only it takes them"):
         LogMel(normalize="utterance")(waves, lengths, torch.zeros(1, 80))
+
+
+def test_cepstral_smoothing_keeps_the_envelope_and_removes_the_pitch_ripple() -> None:
+    from asr.features import cepstral_smoothing
+
+    n = 80
+    smoothing = cepstral_smoothing(n, 20).double()
+    bins = torch.arange(n, dtype=torch.float64)
+    envelope = torch.cos(torch.pi / n * (bins + 0.5) * 3) + 0.5 * torch.cos(torch.pi / n * (bins + 0.5) * 11)
+    ripple = torch.cos(torch.pi / n * (bins + 0.5) * 40)
+    assert torch.allclose((envelope + ripple) @ smoothing, envelope, atol=1e-5)
+    assert torch.allclose(smoothing @ smoothing, smoothing, atol=1e-5)
+    assert cepstral_smoothing(n, 0) is None and cepstral_smoothing(n, n) is None
+
+
+def test_cepstra_off_leaves_the_features_as_they_were_and_on_changes_them() -> None:
+    wave = torch.randn(1, 8000)
+    lengths = torch.tensor([8000])
+    plain, _ = LogMel()(wave, lengths)
+    assert torch.equal(LogMel(cepstra=0)(wave, lengths)[0], plain)
+    smoothed, _ = LogMel(cepstra=13)(wave, lengths)
+    assert smoothed.shape == plain.shape and not torch.allclose(smoothed, plain, atol=1e-2)
+    with pytest.raises(ValueError, match=r"features\.cepstra"):
+        LogMel(cepstra=81)

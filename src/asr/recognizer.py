@@ -129,8 +129,8 @@ class Recognizer(nn.Module):
         trained on other data (the demo's model, say), instead of from random ones.
 
         Its outputs must be this run's characters and its inputs this run's mel bands, or the
-        weights mean nothing here; the layers must match one for one. Feature normalisation may
-        differ: it has no weights, and fine-tuning adapts to it.
+        weights mean nothing here; the layers must match one for one. Feature normalisation and
+        cepstral smoothing may differ: they have no weights, and fine-tuning adapts to them.
         """
         source = Recognizer.from_checkpoint(path)
         if source.tokenizer.to_dict() != self.tokenizer.to_dict():
