@@ -64,3 +64,31 @@ def test_pseudo_labels_keep_only_nonempty_hypotheses_and_agreed_ones_where_asked
         "the wrong one counted, no empty label"
     )
     assert [take(r) for r in rows] == [7, 8, 9]
+
+
+def test_confusions_count_only_beam_errors_and_read_every_result_shape(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    from confusions import confusions, models
+
+    errors = [
+        {"reference": "four", "greedy": "fife", "beam": "five"},
+        {"reference": "four", "greedy": "five", "beam": "five"},
+        {"reference": "two", "greedy": "tw", "beam": "two"},
+        {"reference": "six", "greedy": "", "beam": ""},
+    ]
+    assert confusions(errors) == {("four", "five"): 2, ("six", ""): 1}
+    shapes = {
+        "run": {"errors": errors},
+        "loso": {"speakers": [{"split": "s1", "errors": errors}, {"split": "s2", "errors": []}]},
+        "ensemble": {"members": [{"errors": errors}, {"errors": errors[:1]}]},
+    }
+    for name, result in shapes.items():
+        (tmp_path / f"{name}.json").write_text(json.dumps(result))
+    assert [n for n, _ in models(tmp_path / "loso.json")] == ["s1", "s2"]
+    assert len(models(tmp_path / "ensemble.json")[1][1]) == 1
+    assert models(tmp_path / "run.json") == [("", errors)]
+    (tmp_path / "none.json").write_text(json.dumps({"speakers": [{"beam_wer": 0.1}]}))
+    with pytest.raises(SystemExit, match="holds no errors"):
+        models(tmp_path / "none.json")
