@@ -30,14 +30,17 @@ import json
 import logging
 import shlex
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from fsdd import arguments, joined_corpus, rates, run_config, speakers, train_one
 from provenance import write_result
 
 from asr.data.corpora.fsdd import NAME
+from asr.data.manifest import Utterance, read_manifest, write_manifest
 from asr.decoder_config import DecoderConfig
 from asr.evaluation import evaluate
+from asr.text import CharTokenizer
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYS = ("greedy_wer", "beam_wer", "greedy_cer", "beam_cer")
@@ -54,35 +57,26 @@ def kept_run(result: Path) -> argparse.Namespace:
     return args
 
 
-def rows_of(manifest: Path) -> list[dict]:
-    """A manifest's rows, their audio paths made absolute so that they can be written elsewhere."""
-    rows = [json.loads(line) for line in manifest.read_text().splitlines() if line.strip()]
-    for row in rows:
-        row["audio_filepath"] = str((manifest.parent / row["audio_filepath"]).resolve())
-    return rows
+def take(utterance: Utterance) -> int:
+    return int(NAME.match(utterance.audio_filepath.name).group(3))
 
 
-def take(row: dict) -> int:
-    return int(NAME.match(Path(row["audio_filepath"]).name).group(3))
-
-
-def pseudo_labelled(rows: list[dict], report: dict, labels: str) -> tuple[list[dict], int]:
+def pseudo_labelled(rows: list[Utterance], report: dict, labels: str) -> tuple[list[Utterance], int]:
     """`rows` with the report's beam hypotheses for transcripts (with `labels == "agreed"`, only
     those the greedy decoding agrees with; never an empty one), and how many of them are wrong."""
     hypotheses = {Path(h["id"]).name: h for h in report["hypotheses"]}
     out, wrong = [], 0
     for row in rows:
-        h = hypotheses.get(Path(row["audio_filepath"]).name)
+        h = hypotheses.get(row.audio_filepath.name)
         if h is None or not h["beam"] or (labels == "agreed" and h["greedy"] != h["beam"]):
             continue
-        out.append({**row, "text": h["beam"]})
+        out.append(replace(row, text=h["beam"]))
         wrong += h["beam"] != h["reference"]
     return out, wrong
 
 
-def write_rows(path: Path, rows: list[dict]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+def written(path: Path, rows: list[Utterance]) -> Path:
+    write_manifest(path, rows)
     return path
 
 
@@ -95,7 +89,7 @@ def adapt(args: argparse.Namespace, epochs: int, weight: float, labels: str, tag
     decoder = DecoderConfig.from_cfg(base.decoder)
     test = Path(base.data.test_manifest)
     report = evaluate(best, test, decoder, device="cpu")
-    rows = rows_of(test)
+    rows = read_manifest(test, CharTokenizer(), check_audio=False)
     joined = joined_corpus(args)
     corpora = [str(keep / "manifests" / "train.jsonl"), *([str(joined[0])] if joined else [])]
     weights = [1.0, *([joined[1]] if joined else [])]
@@ -110,9 +104,9 @@ def adapt(args: argparse.Namespace, epochs: int, weight: float, labels: str, tag
                 f"{best} decodes none of {args.holdout}'s {name} takes to a word: nothing to adapt to"
             )
         manifests = {
-            "pseudo": write_rows(folder / "pseudo.jsonl", labelled),
-            "own": write_rows(folder / "own.jsonl", own),
-            "unheard": write_rows(folder / "unheard.jsonl", unheard),
+            "pseudo": written(folder / "pseudo.jsonl", labelled),
+            "own": written(folder / "own.jsonl", own),
+            "unheard": written(folder / "unheard.jsonl", unheard),
         }
         extra = [
             *args.overrides,

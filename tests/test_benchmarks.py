@@ -46,8 +46,10 @@ def test_pseudo_labels_keep_only_nonempty_hypotheses_and_agreed_ones_where_asked
     monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
     from speaker_adapt import pseudo_labelled, take
 
+    from asr.data.manifest import Utterance
+
     rows = [
-        {"audio_filepath": f"/fsdd/{d}_george_{t}.wav", "text": w}
+        Utterance(Path(f"/fsdd/{d}_george_{t}.wav"), 0.5, w)
         for d, t, w in [(2, 7, "two"), (4, 8, "four"), (5, 9, "five")]
     ]
     report = {
@@ -58,11 +60,9 @@ def test_pseudo_labels_keep_only_nonempty_hypotheses_and_agreed_ones_where_asked
         ]
     }
     agreed, wrong = pseudo_labelled(rows, report, "agreed")
-    assert [r["text"] for r in agreed] == ["two"] and wrong == 0
+    assert [r.text for r in agreed] == ["two"] and wrong == 0
     every, wrong = pseudo_labelled(rows, report, "beam")
-    assert [r["text"] for r in every] == ["two", "five"] and wrong == 1, (
-        "the wrong one counted, no empty label"
-    )
+    assert [r.text for r in every] == ["two", "five"] and wrong == 1, "the wrong one counted, no empty label"
     assert [take(r) for r in rows] == [7, 8, 9]
 
 
