@@ -2,12 +2,14 @@
 on a speaker are scattered (what more data or confident pseudo-labels can mend) or a few
 systematic confusions (what self-training on its own hypotheses only confirms).
 
-    python benchmarks/confusions.py RESULT [RESULT ...] [--top 4]
+    python benchmarks/confusions.py RESULT [RESULT ...] [--top 4] [--pool]
 
 RESULT is a file under benchmarks/results holding `errors` (benchmarks/fsdd.py's), `speakers`
 with theirs (its --mean-of gathering: one row per speaker) or `members` with theirs
 (benchmarks/ensemble.py's: one row per member). Prints one Markdown row per model: its
 beam errors, the `--top` most common (reference -> hypothesis) pairs, and their share of the errors.
+With --pool the results' models are pooled by position (the first of each file, the second, ...):
+one speaker's halves, say, scored apart (speaker_adapt.py's folds through ensemble.py).
 """
 
 from __future__ import annotations
@@ -48,12 +50,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results", type=Path, nargs="+")
     parser.add_argument("--top", type=int, default=4)
+    parser.add_argument("--pool", action="store_true", help="pool the results' models by position")
     args = parser.parse_args()
     print(f"| model | beam errors | the {args.top} most common | their share |\n|---|---:|---|---:|")
-    for path in args.results:
-        for member, errors in models(path):
-            name = path.stem + (f", {member}" if member else "")
-            print(row(name, confusions(errors), args.top))
+    each = [(path, models(path)) for path in args.results]
+    if args.pool:
+        if len({len(found) for _, found in each}) != 1:
+            raise SystemExit("--pool needs results with as many models each")
+        stems = " + ".join(path.stem for path, _ in each)
+        for position, pooled in enumerate(zip(*(found for _, found in each), strict=True)):
+            counts = sum((confusions(errors) for _, errors in pooled), Counter())
+            print(row(f"{stems}, model {position + 1}", counts, args.top))
+        return
+    for path, found in each:
+        for member, errors in found:
+            print(row(path.stem + (f", {member}" if member else ""), confusions(errors), args.top))
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ import json
 import logging
 import shlex
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from fsdd import arguments, joined_corpus, rates, run_config, speakers, train_one
@@ -80,7 +80,29 @@ def written(path: Path, rows: list[Utterance]) -> Path:
     return path
 
 
-def adapt(args: argparse.Namespace, epochs: int, weight: float, labels: str, tag: str) -> dict:
+@dataclass(frozen=True)
+class Plan:
+    """How a speaker is adapted to: the command line's adaptation options."""
+
+    epochs: int
+    weight: float
+    labels: str  # agreed, beam, or none
+    enroll: int
+    enroll_weight: float
+    tag: str
+
+
+def enrollment(rows: list[Utterance], per_digit: int) -> list[Utterance]:
+    """The first `per_digit` takes of each digit in `rows` (lowest take numbers), transcripts kept:
+    what a user who said each word that many times on enrolling would have given."""
+    chosen: list[Utterance] = []
+    for digit in sorted({NAME.match(r.audio_filepath.name).group(1) for r in rows}):
+        said = [r for r in rows if NAME.match(r.audio_filepath.name).group(1) == digit]
+        chosen += sorted(said, key=take)[:per_digit]
+    return chosen
+
+
+def adapt(args: argparse.Namespace, plan: Plan) -> dict:
     """Both halves of the held-out speaker adapted to in turn and scored (the module's docstring)."""
     keep, best = args.keep, args.keep / "run" / "checkpoints" / "best.ckpt"
     base = run_config(
@@ -95,26 +117,40 @@ def adapt(args: argparse.Namespace, epochs: int, weight: float, labels: str, tag
     weights = [1.0, *([joined[1]] if joined else [])]
     folds = []
     for parity, name in ((0, "even"), (1, "odd")):
-        folder = keep / f"adapt{'-' + tag if tag else ''}" / name
+        folder = keep / f"adapt{'-' + plan.tag if plan.tag else ''}" / name
         own = [r for r in rows if take(r) % 2 == parity]
         unheard = [r for r in rows if take(r) % 2 != parity]
-        labelled, wrong = pseudo_labelled(own, report, labels)
-        if not labelled:
+        enrolled = enrollment(own, plan.enroll)
+        unlabelled = [r for r in own if r not in enrolled]
+        labelled, wrong = (
+            ([], 0) if plan.labels == "none" else pseudo_labelled(unlabelled, report, plan.labels)
+        )
+        if not labelled and not enrolled:
             raise SystemExit(
-                f"{best} decodes none of {args.holdout}'s {name} takes to a word: nothing to adapt to"
+                f"{best} decodes none of {args.holdout}'s {name} takes to a word, and none are enrolled "
+                "(--enroll): nothing to adapt to"
             )
         manifests = {
-            "pseudo": written(folder / "pseudo.jsonl", labelled),
             "own": written(folder / "own.jsonl", own),
             "unheard": written(folder / "unheard.jsonl", unheard),
+        }
+        added = {
+            written(folder / f"{part}.jsonl", utterances): w
+            for part, utterances, w in [
+                ("pseudo", labelled, plan.weight),
+                ("enrolled", enrolled, plan.enroll_weight),
+            ]
+            if utterances
         }
         extra = [
             *args.overrides,
             f"init_from={best}",
-            "data.train_manifest=[" + ",".join(f"'{c}'" for c in [*corpora, manifests["pseudo"]]) + "]",
-            "data.train_weights=[" + ",".join(str(w) for w in [*weights, weight]) + "]",
+            "data.train_manifest=[" + ",".join(f"'{c}'" for c in [*corpora, *added]) + "]",
+            "data.train_weights=[" + ",".join(str(w) for w in [*weights, *added.values()]) + "]",
         ]
-        cfg = run_config(args.fsdd, args.holdout, keep, folder / "run", epochs, args.budget_min, extra, *NONE)
+        cfg = run_config(
+            args.fsdd, args.holdout, keep, folder / "run", plan.epochs, args.budget_min, extra, *NONE
+        )
         ckpt, metrics = train_one(cfg)
         adapted = DecoderConfig.from_cfg(cfg.decoder)
         folds.append(
@@ -122,6 +158,7 @@ def adapt(args: argparse.Namespace, epochs: int, weight: float, labels: str, tag
                 "adapted_on": f"{name} takes",
                 "pseudo_labels": len(labelled),
                 "pseudo_labels_wrong": wrong,
+                "enrolled": len(enrolled),
                 "epochs": metrics["epochs"],
                 "train_wall_seconds": round(metrics["fit_seconds"], 1),
                 "as_trained_unheard": rates(evaluate(best, manifests["unheard"], decoder, device="cpu")),
@@ -169,7 +206,13 @@ def main() -> None:
     parser.add_argument(
         "--weight", type=float, default=2.0, help="the pseudo-labelled takes' sampling weight"
     )
-    parser.add_argument("--labels", choices=("agreed", "beam"), default="agreed")
+    parser.add_argument("--labels", choices=("agreed", "beam", "none"), default="agreed")
+    parser.add_argument(
+        "--enroll", type=int, default=0, help="takes per digit of the half adapted on given with transcripts"
+    )
+    parser.add_argument(
+        "--enroll-weight", type=float, default=10.0, help="the enrolled takes' sampling weight"
+    )
     parser.add_argument("--tag", default="")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
@@ -183,10 +226,15 @@ def main() -> None:
         write_result(results / f"speaker-adapt-loso-{args.mean_of}.json", command, **result)
         return
     kept = kept_run(args.result)
-    result = adapt(kept, args.epochs, args.weight, args.labels, args.tag)
+    if args.labels == "none" and not args.enroll:
+        parser.error("--labels none adapts on enrolled takes only: give --enroll N")
+    plan = Plan(args.epochs, args.weight, args.labels, args.enroll, args.enroll_weight, args.tag)
+    result = adapt(kept, plan)
     print(row(kept.holdout, result))
     name = f"speaker-adapt-{kept.holdout}{'-' + args.tag if args.tag else ''}.json"
-    write_result(results / name, command, recipe=str(args.result), labels=args.labels, **result)
+    write_result(
+        results / name, command, recipe=str(args.result), labels=args.labels, enroll=args.enroll, **result
+    )
 
 
 if __name__ == "__main__":

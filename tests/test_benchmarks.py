@@ -66,6 +66,23 @@ def test_pseudo_labels_keep_only_nonempty_hypotheses_and_agreed_ones_where_asked
     assert [take(r) for r in rows] == [7, 8, 9]
 
 
+def test_enrollment_takes_each_digits_lowest_takes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    from speaker_adapt import enrollment
+
+    from asr.data.manifest import Utterance
+
+    rows = [Utterance(Path(f"/fsdd/{d}_lucas_{t}.wav"), 0.5, str(d)) for d in (3, 4) for t in (8, 2, 10, 6)]
+    chosen = enrollment(rows, 2)
+    assert sorted(u.audio_filepath.name for u in chosen) == [
+        "3_lucas_2.wav",
+        "3_lucas_6.wav",
+        "4_lucas_2.wav",
+        "4_lucas_6.wav",
+    ]
+    assert enrollment(rows, 0) == []
+
+
 def test_confusions_count_only_beam_errors_and_read_every_result_shape(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
