@@ -104,3 +104,19 @@ def test_on_error_is_checked_where_the_config_enters() -> None:
     assert OnError.parse("skip", "data.on_error") is OnError.SKIP
     with pytest.raises(ValueError, match=r"data.on_error must be one of raise\|skip .*'skp'"):
         OnError.parse("skp", "data.on_error")
+
+
+def test_a_manifest_write_that_fails_midway_leaves_the_old_one_whole(tmp_path: Path) -> None:
+    path = tmp_path / "train.jsonl"
+    old = [Utterance(tmp_path / f"{i}.wav", 1.0, "old") for i in range(3)]
+    write_manifest(path, old)
+    before = path.read_text()
+
+    def rows():
+        yield Utterance(tmp_path / "new.wav", 1.0, "new")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        write_manifest(path, rows())
+    assert path.read_text() == before
+    assert [p.name for p in tmp_path.iterdir() if p.suffix != ".wav"] == ["train.jsonl"]
