@@ -119,6 +119,12 @@ LEVERS = [
     ),
     ("started from that model at a tenth", "fd-init-piper-kokoro-lr2e-4", None),
     ("the same, `seed=1`", "fd-init-piper-kokoro-lr2e-4-seed1", None),
+    (
+        "Piper-started at a tenth, each frame smoothed to its first 20 cepstral coefficients"
+        " (`features.cepstra=20`)",
+        "cep20",
+        None,
+    ),
 ]
 # (lever, benchmarks/ensemble.py tag): FSDD only, the ensemble of every run it was given.
 ENSEMBLES = [
@@ -159,6 +165,17 @@ ADAPTS = [
         "unheard",
     ),
     ("the same, scored on the half it adapted to (transductive)", ADAPT, "own"),
+    (
+        "the kept run given one labelled take of each digit (`--enroll 1 --labels none`; not unheard:"
+        " ten takes transcribed), scored on the other half",
+        "fd-enroll1",
+        "unheard",
+    ),
+    (
+        "the same, with the agreed hypotheses of the rest of its half (`--enroll 1`)",
+        "fd-adapt-enroll1",
+        "unheard",
+    ),
 ]
 
 

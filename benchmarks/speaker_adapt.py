@@ -3,7 +3,8 @@ model's confident hypotheses on some of their takes become training labels, and 
 is scored on takes it has not seen.
 
     python benchmarks/speaker_adapt.py --result benchmarks/results/fsdd-SPEAKER-TAG.json
-                                       [--epochs 10] [--weight 2.0] [--labels agreed|beam] [--tag T]
+                                       [--epochs 10] [--weight 2.0] [--labels agreed|beam|none]
+                                       [--enroll N] [--enroll-weight 10.0] [--tag T]
     python benchmarks/speaker_adapt.py --mean-of T
 
 The result is one `python benchmarks/fsdd.py --holdout SPEAKER --keep DIR ...` run's: its command
@@ -18,7 +19,10 @@ the checkpoint and tunes the decoder). The adapted model is scored on the other 
 audio adaptation never saw (`unheard`), and on its own half (`own`, transductive), both greedily
 and with its beam search; the kept model on each half alone beside it (`as_trained`: speaker
 means over the half, as the adapted model is scored). The transcripts are read only to score and
-to count how many pseudo-labels were wrong. Writes
+to count how many pseudo-labels were wrong, except with `--enroll N`: then each digit's first N
+takes of the half adapted on join training with their transcripts, at `--enroll-weight`, as a user
+who said each word N times on enrolling would give them (the rest of the half pseudo-labelled as
+before, or not at all with `--labels none`); the speaker is then no longer unheard. Writes
 benchmarks/results/speaker-adapt-SPEAKER[-TAG].json; --mean-of T gathers every speaker's into
 speaker-adapt-loso-T.json with the means over the speakers.
 """
