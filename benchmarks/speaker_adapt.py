@@ -230,6 +230,8 @@ def main() -> None:
         write_result(results / f"speaker-adapt-loso-{args.mean_of}.json", command, **result)
         return
     kept = kept_run(args.result)
+    if args.enroll < 0:
+        parser.error(f"--enroll counts takes per digit: 0 or more, not {args.enroll}")
     if args.labels == "none" and not args.enroll:
         parser.error("--labels none adapts on enrolled takes only: give --enroll N")
     plan = Plan(args.epochs, args.weight, args.labels, args.enroll, args.enroll_weight, args.tag)
