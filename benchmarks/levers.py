@@ -176,6 +176,11 @@ ADAPTS = [
         "fd-adapt-enroll1",
         "unheard",
     ),
+    (
+        "the kept run given two labelled takes of each digit (`--enroll 2 --labels none`)",
+        "fd-enroll2",
+        "unheard",
+    ),
 ]
 
 
