@@ -28,24 +28,23 @@ from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+from asr.atomic import atomic_path
+
 log = logging.getLogger(__name__)
 
 LAST = "last.ckpt"
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
-    """torch.save to `NAME.tmp` beside the target, then an atomic rename: a kill during the write
-    leaves the previous checkpoint intact. Loads with `weights_only=True`: a checkpoint cannot run
-    code."""
+    """torch.save to a temporary beside the target, then an atomic rename (`atomic_path`): a kill
+    during the write leaves the previous checkpoint intact. Loads with `weights_only=True`: a
+    checkpoint cannot run code."""
 
     def save_checkpoint(
         self, checkpoint: dict[str, Any], path: _PATH, storage_options: Any | None = None
     ) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        torch.save(checkpoint, tmp)
-        os.replace(tmp, path)
+        with atomic_path(path) as partial:
+            torch.save(checkpoint, partial)
 
     def load_checkpoint(
         self, path: _PATH, map_location: Any | None = None, weights_only: bool | None = None

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from asr.atomic import atomic_path
 from asr.data.manifest import OnError, parse_lines
 from asr.lexicon import write_lexicon
 from asr.text import CharTokenizer
@@ -146,9 +147,9 @@ def _by_context(grams: dict[Ngram, int]) -> dict[Ngram, dict[str, int]]:
 
 
 def write_arpa(model: NgramModel, path: str | Path) -> Path:
-    """Write `model` as an ARPA file (sorted, so the same model gives the same bytes)."""
+    """Write `model` as an ARPA file (sorted, so the same model gives the same bytes), replaced
+    whole."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     lines = ["\\data\\", *(f"ngram {n}={len(g)}" for n, g in enumerate(model.logprobs, start=1))]
     for n, grams in enumerate(model.logprobs, start=1):
         lines += ["", f"\\{n}-grams:"]
@@ -158,9 +159,8 @@ def write_arpa(model: NgramModel, path: str | Path) -> Path:
                 row += f"\t{model.backoffs[n - 1][gram]:.6f}"
             lines.append(row)
     lines += ["", "\\end\\", ""]
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("\n".join(lines), encoding="utf-8")
-    tmp.replace(path)
+    with atomic_path(path) as partial:
+        partial.write_text("\n".join(lines), encoding="utf-8")
     return path
 
 

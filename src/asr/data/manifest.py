@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import TypeVar
 import numpy as np
 import soundfile as sf
 
+from asr.atomic import atomic_path
 from asr.choices import Choice
 from asr.data.audio import SEGMENT_TOLERANCE, load_audio
 from asr.text import CharTokenizer
@@ -168,27 +168,19 @@ def apply_error_policy(problems: list[str], total: int, what: str, on_error: OnE
 
 
 def write_manifest(path: str | Path, utterances: list[Utterance]) -> None:
-    """Write utterances with audio paths relative to the manifest's folder where possible.
-
-    The rows go to a file beside it that then replaces it whole, so that a run reading the
-    manifest while another prepares the same split (or a job killed mid-write) never sees it cut
-    short."""
+    """Write utterances with audio paths relative to the manifest's folder where possible, the file
+    replaced whole (`atomic_path`): a run reading the manifest while another prepares the same
+    split never sees it cut short."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}")
-    try:
-        with partial.open("w", encoding="utf-8") as f:
-            for u in utterances:
-                audio = Path(u.audio_filepath)
-                if audio.is_relative_to(path.parent.resolve()):
-                    audio = audio.relative_to(path.parent.resolve())
-                row = {"audio_filepath": str(audio), "duration": round(u.duration, 4), "text": u.text}
-                if u.offset is not None:
-                    row["offset"] = round(u.offset, 4)
-                if u.speaker is not None:
-                    row["speaker"] = u.speaker
-                f.write(json.dumps(row) + "\n")
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    os.replace(partial, path)
+    folder = path.parent.resolve()
+    with atomic_path(path) as partial, partial.open("w", encoding="utf-8") as f:
+        for u in utterances:
+            audio = Path(u.audio_filepath)
+            if audio.is_relative_to(folder):
+                audio = audio.relative_to(folder)
+            row = {"audio_filepath": str(audio), "duration": round(u.duration, 4), "text": u.text}
+            if u.offset is not None:
+                row["offset"] = round(u.offset, 4)
+            if u.speaker is not None:
+                row["speaker"] = u.speaker
+            f.write(json.dumps(row) + "\n")
