@@ -65,6 +65,10 @@ def take(utterance: Utterance) -> int:
     return int(NAME.match(utterance.audio_filepath.name).group(3))
 
 
+def digit(utterance: Utterance) -> str:
+    return NAME.match(utterance.audio_filepath.name).group(1)
+
+
 def pseudo_labelled(rows: list[Utterance], report: dict, labels: str) -> tuple[list[Utterance], int]:
     """`rows` with the report's beam hypotheses for transcripts (with `labels == "agreed"`, only
     those the greedy decoding agrees with; never an empty one), and how many of them are wrong."""
@@ -100,9 +104,8 @@ def enrollment(rows: list[Utterance], per_digit: int) -> list[Utterance]:
     """The first `per_digit` takes of each digit in `rows` (lowest take numbers), transcripts kept:
     what a user who said each word that many times on enrolling would have given."""
     chosen: list[Utterance] = []
-    for digit in sorted({NAME.match(r.audio_filepath.name).group(1) for r in rows}):
-        said = [r for r in rows if NAME.match(r.audio_filepath.name).group(1) == digit]
-        chosen += sorted(said, key=take)[:per_digit]
+    for word in sorted({digit(r) for r in rows}):
+        chosen += sorted((r for r in rows if digit(r) == word), key=take)[:per_digit]
     return chosen
 
 

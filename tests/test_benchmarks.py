@@ -1,5 +1,6 @@
 """Benchmarks' own logic, tested: the GPU benchmark runs end to end on the CPU with tiny shapes, so that
-the GPU run is not its first; speaker adaptation keeps only the pseudo-labels it says it keeps."""
+the GPU run is not its first; speaker adaptation keeps only the pseudo-labels and enrolled takes it says
+it keeps; the confusion counts read every result file's shape."""
 
 import json
 import subprocess
