@@ -88,13 +88,13 @@ def test_joint_loss_mixes_ctc_and_attention_and_trains_every_weight(autocast: bo
     targets = torch.tensor([tokenizer.encode("abc"), [*tokenizer.encode("de"), 0]])
     batch = Batch(torch.randn(2, 8000), torch.tensor([8000, 6000]), targets, torch.tensor([3, 2]), ["a", "b"])
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
-        losses, log_probs, frames = module._losses(batch)
+        losses, log_probs, frames, _ = module._losses(batch)
     assert torch.isfinite(losses).all()
     losses.mean().backward()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in module.parameters())
     if not autocast:  # the same weights, dropout off: the loss is exactly λ·CTC + (1 - λ)·attention
         module.eval()
-        losses, log_probs, frames = module._losses(batch)
+        losses, log_probs, frames, _ = module._losses(batch)
         states, _ = module.recognizer.encode(batch.waves, batch.wave_lengths)
         ctc = (
             module.ctc(log_probs.transpose(0, 1), targets, frames, batch.target_lengths)

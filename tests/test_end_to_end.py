@@ -18,7 +18,7 @@ from asr.evaluation import evaluate, format_report
 from asr.inference import Transcriber
 from asr.lm import read_arpa
 from asr.module import SpeechRecognizer
-from asr.recognizer import SCHEMA_VERSION
+from asr.recognizer import SCHEMA_VERSION, Recognizer
 from asr.training import train
 from asr.transcription import transcribe_files
 from tests.conftest import TINY_DATA
@@ -369,6 +369,26 @@ def test_speaker_normalisation_trains_scores_and_transcribes_through_the_scripts
     wav = sorted((data / "audio" / "test").glob("*.wav"))[0]
     out = _run("transcribe.py", f"ckpt={ckpt}", f"audio=[{wav}]", "device=cpu", cwd=tmp_path)
     assert len(out.stdout.splitlines()) == 1
+
+
+def test_speaker_adversary_trains_a_classifier_of_the_training_voices_beside_the_recogniser(
+    trained: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Its classifier is the module's, not the recogniser's: the checkpoint still rebuilds the
+    recogniser alone, and the classifier's accuracy is in the training log."""
+    _, data = trained
+    tune = ["decoder.tune.lm_weight=[1.0]", "decoder.tune.word_score=[0.0]"]
+    paths = [f"paths.root={data.parents[1]}", f"paths.output_dir={tmp_path / 'run'}"]
+    cfg = compose_config("train", [*paths, *TINY_DATA, *TINY_RUN, *tune, "speaker_adversary=0.5"])
+    ckpt = train(cfg)
+    voices = {json.loads(line)["speaker"] for line in (data / "train.jsonl").open()}
+    state = torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
+    assert state["adversary.classifier.2.weight"].shape[0] == len(voices) > 1
+    assert Recognizer.from_checkpoint(ckpt).state_dict().keys() == {
+        k.removeprefix("recognizer.") for k in state if k.startswith("recognizer.")
+    }
+    metrics = (tmp_path / "run" / "logs" / "version_0" / "metrics.csv").read_text()
+    assert "train_speaker_acc" in metrics.splitlines()[0]
 
 
 def test_ctc_attention_trains_and_decodes_jointly_through_the_scripts_with_its_attention_drawn(

@@ -15,6 +15,7 @@ from hydra.utils import instantiate
 from lightning.pytorch.utilities import rank_zero_warn
 from torch import nn
 
+from asr.adversary import SpeakerAdversary
 from asr.data.datamodule import Batch, impossible_alignments
 from asr.data.manifest import OnError
 from asr.decoding import GreedyDecoder
@@ -43,6 +44,7 @@ class SpeechRecognizer(L.LightningModule):
         optim: dict | None = None,
         augment: dict | None = None,
         on_error: OnError = OnError.RAISE,
+        speaker_adversary: float = 0.0,
         schema_version: int = SCHEMA_VERSION,
     ) -> None:
         super().__init__()
@@ -63,14 +65,22 @@ class SpeechRecognizer(L.LightningModule):
         self._val_loss: list[torch.Tensor] = []
         self._in_flight = ""
         self.speaker_means: dict[str, torch.Tensor] = {}
+        self.adversary_weight = speaker_adversary
+        self.adversary: SpeakerAdversary | None = None
 
     def setup(self, stage: str) -> None:
         """With `features.normalize=speaker`, the mean frame of every speaker in the data module's
         datasets (training, validation, test alike: only their audio is read), before any batch
-        needs one. Every rank computes all of them: no rank waits on another's."""
+        needs one. Every rank computes all of them: no rank waits on another's. With
+        `speaker_adversary`, its classifier over the training set's speakers (sorted: every rank
+        and a resumed run build the same one, before Lightning restores its weights)."""
+        datasets = getattr(self.trainer.datamodule, "datasets", {})
+        if self.adversary_weight and self.adversary is None and "train" in datasets:
+            speakers = sorted({u.speaker_key for u in datasets["train"].utterances})
+            size = self.recognizer.model.encoder_size
+            self.adversary = SpeakerAdversary(size, speakers, self.adversary_weight)
         if not self.recognizer.per_speaker:
             return
-        datasets = getattr(self.trainer.datamodule, "datasets", {})
         rows = [u for d in datasets.values() for u in d.utterances if u.speaker_key not in self.speaker_means]
         self.speaker_means |= speaker_means(self.recognizer.features, rows, self.on_error)
 
@@ -117,10 +127,11 @@ class SpeechRecognizer(L.LightningModule):
         """The recogniser's log-probabilities, with SpecAugment where configured (training mode only)."""
         return self.recognizer(waves, lengths, self.augment)
 
-    def _losses(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Per-utterance losses, the CTC log-probabilities and their lengths. The CTC loss is taken
-        over target length (its mean is CTCLoss's "mean"); with an attention decoder the loss is
-        λ·CTC + (1 - λ)·attention, the attention loss teacher-forced and also per output token."""
+    def _losses(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Per-utterance losses, the CTC log-probabilities, their lengths and the encoder states.
+        The CTC loss is taken over target length (its mean is CTCLoss's "mean"); with an attention
+        decoder the loss is λ·CTC + (1 - λ)·attention, the attention loss teacher-forced and also
+        per output token."""
         states, out_lengths = self.recognizer.encode(
             batch.waves, batch.wave_lengths, self.augment, self._batch_means(batch)
         )
@@ -132,7 +143,7 @@ class SpeechRecognizer(L.LightningModule):
             weight = attention.config.ctc_weight
             spoken = attention.losses(states, out_lengths, batch.targets, batch.target_lengths)
             losses = weight * losses + (1 - weight) * spoken
-        return losses, log_probs, out_lengths
+        return losses, log_probs, out_lengths, states
 
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor | None:
         """The loss (CTC, or joint CTC/attention); None (Lightning then skips the update) for a
@@ -162,7 +173,7 @@ class SpeechRecognizer(L.LightningModule):
     def _training_loss(self, batch: Batch, skipped: dict[str, int]) -> torch.Tensor | None:
         if not batch.paths:
             return None
-        losses, _, out_lengths = self._losses(batch)
+        losses, _, out_lengths, states = self._losses(batch)
         impossible = impossible_alignments(batch.targets, batch.target_lengths, out_lengths)
         if impossible.any():
             skipped["skipped_impossible"] = int(impossible.sum())
@@ -180,6 +191,10 @@ class SpeechRecognizer(L.LightningModule):
             rank_zero_warn(f"skipped a batch with non-finite loss at step {self.global_step}: {files}")
             skipped["skipped_batches"] = 1
             return None
+        if self.adversary is not None:
+            adversary_loss, accuracy = self.adversary(states, out_lengths, batch.speakers)
+            self.log("train_speaker_acc", accuracy, on_step=False, on_epoch=True, batch_size=len(batch.paths))
+            loss = loss + adversary_loss
         return loss
 
     def _share_step(self, loss: torch.Tensor | None) -> torch.Tensor:
@@ -209,7 +224,7 @@ class SpeechRecognizer(L.LightningModule):
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
         if not batch.paths:
             return
-        losses, log_probs, out_lengths = self._losses(batch)
+        losses, log_probs, out_lengths, _ = self._losses(batch)
         self._val_loss.append(losses.detach().sum())
         self._val_refs += [
             self.tokenizer.decode(t[:n].tolist())

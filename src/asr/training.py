@@ -60,6 +60,7 @@ def train(cfg: DictConfig) -> Path:
         _plain(cfg.optim),
         augment=_plain(cfg.augment) if cfg.augment else None,
         on_error=on_error,
+        speaker_adversary=cfg.speaker_adversary,
     )
     if cfg.init_from and resume_from is None:
         module.recognizer.adopt_weights(cfg.init_from)
