@@ -375,7 +375,7 @@ def test_speaker_adversary_trains_a_classifier_of_the_training_voices_beside_the
     trained: tuple[Path, Path], tmp_path: Path
 ) -> None:
     """Its classifier is the module's, not the recogniser's: the checkpoint still rebuilds the
-    recogniser alone, and the classifier's accuracy is in the training log."""
+    recogniser alone, the classifier's accuracy is in the training log, and resume=auto restores it."""
     _, data = trained
     tune = ["decoder.tune.lm_weight=[1.0]", "decoder.tune.word_score=[0.0]"]
     paths = [f"paths.root={data.parents[1]}", f"paths.output_dir={tmp_path / 'run'}"]
@@ -389,6 +389,17 @@ def test_speaker_adversary_trains_a_classifier_of_the_training_voices_beside_the
     }
     metrics = (tmp_path / "run" / "logs" / "version_0" / "metrics.csv").read_text()
     assert "train_speaker_acc" in metrics.splitlines()[0]
+    # resume=auto: the classifier is built before Lightning restores the checkpoint into it
+    more = ["speaker_adversary=0.5", "trainer.max_epochs=3", "resume=auto"]
+    cfg = compose_config("train", [*paths, *TINY_DATA, *TINY_RUN, *tune, *more])
+    last = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    before = torch.load(last, map_location="cpu", weights_only=True)
+    train(cfg)
+    after = torch.load(last, map_location="cpu", weights_only=True)
+    assert after["global_step"] > before["global_step"]
+    assert not torch.equal(
+        after["state_dict"]["adversary.classifier.2.weight"], state["adversary.classifier.2.weight"]
+    )
 
 
 def test_ctc_attention_trains_and_decodes_jointly_through_the_scripts_with_its_attention_drawn(
