@@ -125,6 +125,11 @@ LEVERS = [
         "cep20",
         None,
     ),
+    (
+        "Piper-started at a tenth, speaker-adversarial training (`speaker_adversary=0.1`)",
+        "fd-adv01",
+        None,
+    ),
 ]
 # (lever, benchmarks/ensemble.py tag): FSDD only, the ensemble of every run it was given.
 ENSEMBLES = [
