@@ -83,11 +83,6 @@ def pseudo_labelled(rows: list[Utterance], report: dict, labels: str) -> tuple[l
     return out, wrong
 
 
-def written(path: Path, rows: list[Utterance]) -> Path:
-    write_manifest(path, rows)
-    return path
-
-
 @dataclass(frozen=True)
 class Plan:
     """How a speaker is adapted to: the command line's adaptation options."""
@@ -138,11 +133,11 @@ def adapt(args: argparse.Namespace, plan: Plan) -> dict:
                 "(--enroll): nothing to adapt to"
             )
         manifests = {
-            "own": written(folder / "own.jsonl", own),
-            "unheard": written(folder / "unheard.jsonl", unheard),
+            "own": write_manifest(folder / "own.jsonl", own),
+            "unheard": write_manifest(folder / "unheard.jsonl", unheard),
         }
         added = {
-            written(folder / f"{part}.jsonl", utterances): w
+            write_manifest(folder / f"{part}.jsonl", utterances): w
             for part, utterances, w in [
                 ("pseudo", labelled, plan.weight),
                 ("enrolled", enrolled, plan.enroll_weight),

@@ -5,6 +5,8 @@ import pytest
 import torch
 
 from asr.adversary import SpeakerAdversary, reverse_gradient
+from asr.module import SpeechRecognizer
+from asr.text import CharTokenizer
 
 SPEAKERS = ["speaker:ann", "speaker:bob", "speaker:cy"]
 
@@ -68,7 +70,13 @@ def test_the_classifier_learns_to_tell_speakers_apart_from_states_that_carry_the
     assert loss < first / 4 and accuracy > 0.9
 
 
-@pytest.mark.parametrize(("weight", "speakers"), [(0.0, SPEAKERS), (0.5, ["speaker:ann"])])
-def test_no_weight_or_a_single_speaker_is_refused(weight: float, speakers: list[str]) -> None:
-    with pytest.raises(ValueError, match="speaker_adversary"):
-        SpeakerAdversary(6, speakers, weight)
+def test_a_single_training_speaker_is_refused_with_the_setting_named() -> None:
+    with pytest.raises(ValueError, match="speaker_adversary=0"):
+        SpeakerAdversary(6, ["speaker:ann"], 0.5)
+
+
+def test_a_negative_weight_is_refused_where_the_config_enters() -> None:
+    with pytest.raises(ValueError, match=r"speaker_adversary is a weight.*-0\.1"):
+        SpeechRecognizer(
+            CharTokenizer().to_dict(), {}, {"hidden_size": 8, "num_layers": 1}, speaker_adversary=-0.1
+        )

@@ -109,7 +109,7 @@ def test_on_error_is_checked_where_the_config_enters() -> None:
 def test_a_manifest_write_that_fails_midway_leaves_the_old_one_whole(tmp_path: Path) -> None:
     path = tmp_path / "train.jsonl"
     old = [Utterance(tmp_path / f"{i}.wav", 1.0, "old") for i in range(3)]
-    write_manifest(path, old)
+    assert write_manifest(path, old) == path
     before = path.read_text()
 
     def rows():

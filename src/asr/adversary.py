@@ -49,8 +49,6 @@ class SpeakerAdversary(nn.Module):
 
     def __init__(self, encoder_size: int, speakers: Sequence[str], weight: float) -> None:
         super().__init__()
-        if weight <= 0:
-            raise ValueError(f"speaker_adversary must be a positive weight (0: off), not {weight}")
         if len(speakers) < 2:
             raise ValueError(
                 f"speaker_adversary needs at least two training speakers to tell apart, the training "

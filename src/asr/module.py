@@ -65,6 +65,8 @@ class SpeechRecognizer(L.LightningModule):
         self._val_loss: list[torch.Tensor] = []
         self._in_flight = ""
         self.speaker_means: dict[str, torch.Tensor] = {}
+        if speaker_adversary < 0:
+            raise ValueError(f"speaker_adversary is a weight, 0 (off) or more, not {speaker_adversary}")
         self.adversary_weight = speaker_adversary
         self.adversary: SpeakerAdversary | None = None
 

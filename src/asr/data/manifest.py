@@ -167,10 +167,10 @@ def apply_error_policy(problems: list[str], total: int, what: str, on_error: OnE
     log.warning("skipped %d of %d %s", len(problems), total, what)
 
 
-def write_manifest(path: str | Path, utterances: list[Utterance]) -> None:
+def write_manifest(path: str | Path, utterances: list[Utterance]) -> Path:
     """Write utterances with audio paths relative to the manifest's folder where possible, the file
     replaced whole (`atomic_path`): a run reading the manifest while another prepares the same
-    split never sees it cut short."""
+    split never sees it cut short. Returns the manifest's path, for callers that pass it on."""
     path = Path(path)
     folder = path.parent.resolve()
     with atomic_path(path) as partial, partial.open("w", encoding="utf-8") as f:
@@ -184,3 +184,4 @@ def write_manifest(path: str | Path, utterances: list[Utterance]) -> None:
             if u.speaker is not None:
                 row["speaker"] = u.speaker
             f.write(json.dumps(row) + "\n")
+    return path
