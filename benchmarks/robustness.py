@@ -66,8 +66,12 @@ def speak(sentences: list[str], folder: Path) -> Path:
     return manifest
 
 
-def train_lever(tag: str, overrides: list[str]) -> Path:
-    return train(train_config(ROOT / "runs" / f"robustness-{tag}", overrides))
+def train_lever(tag: str, overrides: list[str]) -> tuple[Path, Path]:
+    """The checkpoint, and the test manifest of the corpus it trained on: an override may move the
+    corpus (`data.root=...`, so that two levers can train side by side), and Flite speaks that
+    corpus's test sentences."""
+    cfg = train_config(ROOT / "runs" / f"robustness-{tag}", overrides)
+    return train(cfg), Path(cfg.data.test_manifest)
 
 
 def main() -> None:
@@ -79,17 +83,17 @@ def main() -> None:
     parser.add_argument("--tag", default="")
     parser.add_argument("overrides", nargs="*", help="train the demo's recipe with these first")
     args = parser.parse_args()
-    lever = {}
+    lever, test = {}, None
     if args.overrides or args.train:
         if not args.tag:
             parser.error("a training run needs --tag: its run and result are named by it")
-        args.ckpt = train_lever(args.tag, args.overrides)
+        args.ckpt, test = train_lever(args.tag, args.overrides)
         summary = json.loads((args.ckpt.parents[1] / "fit_summary.json").read_text())
         lever = {"lever_val_wer": summary["best_val_wer"], "lever_fit_seconds": summary["fit_seconds"]}
     with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
         overrides = [f"ckpt={args.ckpt}", f"paths.root={ROOT}", f"decoder={args.decoder}"]
         cfg = compose("decode", overrides=overrides)
-    test = Path(cfg.data.test_manifest)
+    test = test or Path(cfg.data.test_manifest)
     sentences = [json.loads(line)["text"] for line in test.read_text().splitlines() if line.strip()]
     manifest = speak(sentences, ROOT / "data" / "heldout-flite")
     decoder = DecoderConfig.from_cfg(cfg.decoder)
