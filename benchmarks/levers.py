@@ -130,6 +130,15 @@ LEVERS = [
         "fd-adv01",
         None,
     ),
+    (
+        "the demo's defaults, Festival and Piper's joe speaking 500 each instead of Festival's 1000"
+        " (the defaults from abe12e8)",
+        None,
+        "robustness-fest500-piper500.json",
+    ),
+    ("the same, `seed=1`", None, "robustness-fest500-piper500-seed1.json"),
+    ("the same, `seed=2`", None, "robustness-fest500-piper500-seed2.json"),
+    ("the same, Piper's joe speaking all 1000, no Festival", None, "robustness-piper1000-nofest.json"),
 ]
 # (lever, benchmarks/ensemble.py tag): FSDD only, the ensemble of every run it was given.
 ENSEMBLES = [

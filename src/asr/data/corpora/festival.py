@@ -7,7 +7,7 @@ Festival's diphone voices are cut from one person's recorded speech, which eSpea
 joined to training, ked_diphone took Flite's WER from 62% to 28% (benchmarks/RESULTS.md).
 
 Festival is not on PyPI. The corpus uses its voices where `festival` is on PATH and has them
-(Debian: `apt-get install festival festvox-kdlpc16k`) and is eSpeak NG alone otherwise, saying so.
+(Debian: `apt-get install festival festvox-kdlpc16k`) and goes without them otherwise, saying so.
 Only voices of speakers Flite does not have: Festival's kal_diphone and HTS slt voices are
 recordings of Flite's kal and slt, and would put the held-out voices into training.
 """
