@@ -5,9 +5,10 @@ spoken by Flite, scored with a checkpoint.
                                     [--train] [--tag TAG] [override ...]
 
 The held-out synthesizer is Flite (Debian package `flite`: `apt-get install flite`), whose
-voices are built into the binary; the embedded corpus is eSpeak NG's voices and, where installed,
-Festival's ked_diphone (none of Flite's speakers), so none of this is in training. Each sentence
-of data/synthetic/test.jsonl (the demo's test split) is spoken by one of Flite's 16 kHz voices in
+voices are built into the binary; the embedded corpus is eSpeak NG's voices, Piper's joe and,
+where installed, Festival's ked_diphone (none of Flite's speakers), so none of this is in
+training. Each sentence of data/synthetic/test.jsonl (the demo's test split; with --train, the
+test split of the corpus training used) is spoken by one of Flite's 16 kHz voices in
 turn (kal16, awb, rms, slt), written once under data/heldout-flite/ with
 its manifest, and scored by `asr.evaluation.evaluate` (greedy, and the decoder given). Reports
 WER and CER overall and per voice. Where the Free Spoken Digit Dataset is (--fsdd, default
