@@ -341,8 +341,17 @@ def generate(
         job = item.index // NEURAL_JOB if neural else 0
         voice = KOKORO if neural == KOKORO else item.voice  # Kokoro's voices differ per utterance
         by_voice.setdefault((item.split, voice, job), []).append(item)
-    jobs = [(group, root, cfg.sample_rate, cfg.seed) for group in by_voice.values()]
+    # The neural voices' jobs first: each takes many times an eSpeak NG voice's, and started last
+    # they would leave one worker idle while the other finishes them. Each job's output depends on
+    # its items alone, so the order changes nothing but the time.
+    groups = sorted(by_voice.values(), key=lambda group: not group[0].voice.startswith(NEURAL))
+    jobs = [(group, root, cfg.sample_rate, cfg.seed) for group in groups]
     log.info("generating %d utterances in %d voices under %s", len(items), len(jobs), root)
+    # Imported once here so that every forked worker inherits it: a worker imports it otherwise
+    # (to resample) for each of the hundreds of jobs, a second each, most of the generation's time
+    # when the caller (scripts/prepare_data.py) had not imported it already.
+    import torchaudio.functional  # noqa: F401
+
     context = multiprocessing.get_context("fork")
     with context.Pool(workers, maxtasksperchild=1) as pool:
         spoken = sorted(
