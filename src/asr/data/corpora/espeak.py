@@ -6,8 +6,10 @@ The wheel makes corpus generation work with nothing but pip; the system library 
 eSpeak NG keeps synthesis state between calls (echo buffers, noise and flutter positions), so the
 same text can come out differently depending on what was spoken before. Callers that need
 reproducible audio must synthesise a fixed sequence in a fresh process, and the random seed of
-its breath and noise sources is set before every utterance (`espeak_ng_SetRandSeed` where the
-library has it, libc's `srand` in older releases that draw from `rand`).
+its breath and noise sources is set before every utterance: `espeak_ng_SetRandSeed` where the
+library has it, and always libc's `srand`, because the Klatt voices (the `caleb` variant among
+them) draw from libc's `rand` even where eSpeak NG has its own generator, and whatever else in the
+process calls `rand` moved their audio from one generation to the next.
 """
 
 from __future__ import annotations
@@ -96,9 +98,10 @@ class Espeak:
     def __init__(self) -> None:
         library, data = _locate()
         self._lib = ctypes.CDLL(library)
-        seeder = getattr(self._lib, "espeak_ng_SetRandSeed", None) or ctypes.CDLL(None).srand
-        seeder.argtypes = [ctypes.c_long]
-        self._seed = seeder
+        own = getattr(self._lib, "espeak_ng_SetRandSeed", None)
+        self._seeders = [ctypes.CDLL(None).srand, *([own] if own else [])]
+        for seeder in self._seeders:
+            seeder.argtypes = [ctypes.c_long]
         self._lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
         self._lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
         self._lib.espeak_Synth.argtypes = [
@@ -157,7 +160,8 @@ class Espeak:
             raise EspeakError(f"eSpeak NG has no voice {voice!r} (data in {self.data_path})")
         self._lib.espeak_SetParameter(_RATE, rate, 0)
         self._lib.espeak_SetParameter(_PITCH, pitch, 0)
-        self._seed(seed)
+        for seeder in self._seeders:
+            seeder(seed)
         self._chunks.clear()
         self._words.clear()
         data = text.encode() + b"\0"
