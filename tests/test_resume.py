@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -59,15 +60,8 @@ def _finish(process: subprocess.Popen) -> str:
     return out
 
 
-def _wait_for(path: Path, process: subprocess.Popen) -> None:
-    while not path.is_file():
-        assert process.poll() is None, process.communicate()[0]
-        time.sleep(0.02)
-
-
-def _wait_for_row(run: Path, step: int, process: subprocess.Popen) -> None:
-    csv_path = run / "logs" / "version_0" / "metrics.csv"
-    while not (csv_path.is_file() and step in _losses(run)):
+def _wait_for(ready: Callable[[], bool], process: subprocess.Popen) -> None:
+    while not ready():
         assert process.poll() is None, process.communicate()[0]
         time.sleep(0.02)
 
@@ -103,11 +97,12 @@ def test_kill_9_mid_epoch_then_resume_auto_continues_exactly(data: Path, unbroke
     run = data / "killed"
     process = _start(data, run)
     last = run / "checkpoints" / "last.ckpt"
-    _wait_for(last, process)
+    _wait_for(last.is_file, process)
     # Lightning saves a step's checkpoint before it logs that step's loss, so a kill between the
     # two loses the last row before the checkpoint from the CSV log (not from training): wait
     # for the row, so that what is compared is the training, not that window.
-    _wait_for_row(run, _load(last)["global_step"] - 1, process)
+    step, log = _load(last)["global_step"] - 1, run / "logs" / "version_0" / "metrics.csv"
+    _wait_for(lambda: log.is_file() and step in _losses(run), process)
     process.kill()
     process.communicate()
     saved = _load(last)
@@ -127,7 +122,7 @@ def test_sigterm_mid_epoch_saves_a_loadable_checkpoint_and_exits_cleanly(data: P
     run = data / "terminated"
     process = _start(data, run)
     last = run / "checkpoints" / "last.ckpt"
-    _wait_for(last, process)
+    _wait_for(last.is_file, process)
     process.send_signal(signal.SIGTERM)
     out = _finish(process)
     assert "stopped by a signal at step" in out
@@ -184,7 +179,7 @@ def test_sigterm_to_one_ddp_rank_stops_every_rank_with_one_checkpoint(data: Path
     run = data / "ddp-terminated"
     process = _start(data, run, *ddp)
     last = run / "checkpoints" / "last.ckpt"
-    _wait_for(last, process)
+    _wait_for(last.is_file, process)
     process.send_signal(signal.SIGTERM)
     out = _finish(process)
     assert out.count("stopped by a signal at step") == 1, out
