@@ -139,6 +139,16 @@ LEVERS = [
     ("the same, `seed=1`", None, "robustness-fest500-piper500-seed1.json"),
     ("the same, `seed=2`", None, "robustness-fest500-piper500-seed2.json"),
     ("the same, Piper's joe speaking all 1000, no Festival", None, "robustness-piper1000-nofest.json"),
+    (
+        "today's defaults in float32 on an AVX2-only CPU, 3x192 instead of 3x256 (`model.hidden_size=192`)",
+        None,
+        "robustness-hidden192-amd-avx2.json",
+    ),
+    (
+        "the same, 3x256 with 40 ms encoder steps instead (`model.stride=4`)",
+        None,
+        "robustness-stride4-amd-avx2.json",
+    ),
 ]
 # (lever, benchmarks/ensemble.py tag): FSDD only, the ensemble of every run it was given.
 ENSEMBLES = [
